@@ -1,0 +1,146 @@
+// logreg/cross_entropy.hpp - softmax cross-entropy, loss and gradient from one function.
+//
+// The loss and dL/dlogits are computed together so that they cannot drift apart.
+// The derivation is in docs/math.md. With class weights w, sample weights s and
+// label smoothing e over C classes, the loss of sample i is
+//   l_i = (1-e) w_{y_i} (-log p_{i,y_i}) + (e/C) sum_c w_c (-log p_{i,c})
+// and the batch loss is sum_i s_i l_i / sum_i s_i w_{y_i}: exactly PyTorch's
+// nn.CrossEntropyLoss(weight, label_smoothing, reduction='mean'), where a sample
+// weight of k counts as k copies of the sample.
+#pragma once
+
+#include <logreg/detail/format.hpp>
+#include <logreg/error.hpp>
+#include <logreg/types.hpp>
+
+#include <cmath>
+#include <utility>
+
+namespace logreg {
+
+/// Sums that make up a batch loss; the mean is loss_sum / weight_sum.
+struct LossSums {
+    double loss_sum = 0;    ///< sum_i s_i l_i
+    double weight_sum = 0;  ///< sum_i s_i w_{y_i}: the number of samples when unweighted
+    double mean() const { return loss_sum / weight_sum; }
+    LossSums& operator+=(const LossSums& o) {
+        loss_sum += o.loss_sum;
+        weight_sum += o.weight_sum;
+        return *this;
+    }
+};
+
+/// Options of the cross-entropy loss.
+struct CrossEntropyOptions {
+    Vector<double> class_weights;  ///< empty: every class weighs 1
+    double label_smoothing = 0.0;  ///< in [0, 1]
+
+    void validate(Index num_classes) const {
+        if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+            throw InvalidParameter(detail::cat("label_smoothing is ", label_smoothing,
+                                               "; it must satisfy 0 <= label_smoothing <= 1"));
+        if (class_weights.size() != 0) {
+            if (class_weights.size() != num_classes)
+                throw ShapeError(detail::cat("class_weights has ", class_weights.size(), " entries for ", num_classes,
+                                             " classes"));
+            for (Index c = 0; c < num_classes; ++c)
+                if (!std::isfinite(class_weights[c]) || class_weights[c] < 0)
+                    throw InvalidParameter(detail::cat("class_weights[", c, "] is ", class_weights[c],
+                                                       "; it must be finite and >= 0"));
+        }
+    }
+};
+
+/// Mean softmax cross-entropy over a batch, fused with its gradient.
+template <typename Scalar>
+class CrossEntropy {
+public:
+    CrossEntropy() = default;
+    explicit CrossEntropy(CrossEntropyOptions options) : options_(std::move(options)) {}
+
+    const CrossEntropyOptions& options() const { return options_; }
+
+    /// Loss sums of a batch; overwrites `z` (logits, B x C) with the *unnormalised*
+    /// gradient s_i * dl_i/dz_i. Divide by the total weight_sum to get dL/dZ of the mean.
+    /// `sample_weights` may be null (every sample weighs 1).
+    /// This form lets a batch split across threads be normalised once by the whole batch's weight.
+    template <typename Derived>
+    LossSums accumulate(Eigen::MatrixBase<Derived>& z, const std::int32_t* labels,
+                        const double* sample_weights) const {
+        const Index b = z.rows(), c = z.cols();
+        const bool weighted_classes = options_.class_weights.size() != 0;
+        if (weighted_classes && options_.class_weights.size() != c)
+            throw ShapeError(detail::cat("class_weights has ", options_.class_weights.size(), " entries for ", c,
+                                         " classes"));
+        const double eps = options_.label_smoothing;
+        const double w_all = weighted_classes ? options_.class_weights.sum() : static_cast<double>(c);
+        LossSums sums;
+        for (Index i = 0; i < b; ++i) {
+            auto row = z.row(i);
+            const std::int32_t y = labels[i];
+            if (y < 0 || y >= c)
+                throw DataError(detail::cat("CrossEntropy: label ", y, " of batch row ", i, " is outside [0, ", c, ")"));
+            const double s = sample_weights ? sample_weights[i] : 1.0;
+            const double wy = weighted_classes ? options_.class_weights[y] : 1.0;
+            // Stable log-sum-exp: shift by the row maximum before exp, and take -log p
+            // from the shifted logits, so that logits of +-1e4 give finite values.
+            const Scalar m = row.maxCoeff();
+            row.array() -= m;
+            const double shifted_y = static_cast<double>(row[y]);
+            double weighted_shifted = 0;  // sum_c w_c (z_c - m), for label smoothing
+            if (eps > 0)
+                for (Index k = 0; k < c; ++k)
+                    weighted_shifted += (weighted_classes ? options_.class_weights[k] : 1.0) * static_cast<double>(row[k]);
+            row.array() = row.array().exp();
+            const Scalar sum = row.sum();  // >= 1: the maximum contributes exp(0)
+            const double lse_shift = std::log(static_cast<double>(sum));  // -log p_c = lse_shift - (z_c - m)
+            double loss = (1.0 - eps) * wy * (lse_shift - shifted_y);
+            if (eps > 0) loss += eps / static_cast<double>(c) * (w_all * lse_shift - weighted_shifted);
+            row /= sum;  // row now holds the probabilities p
+            sums.loss_sum += s * loss;
+            sums.weight_sum += s * wy;
+            // d l_i / d z = (1-e) w_y (p - onehot(y)) + (e/C) (w_all p - w)
+            const Scalar a = static_cast<Scalar>(s * ((1.0 - eps) * wy + eps / static_cast<double>(c) * w_all));
+            row *= a;
+            row[y] -= static_cast<Scalar>(s * (1.0 - eps) * wy);
+            if (eps > 0) {
+                for (Index k = 0; k < c; ++k) {
+                    const double wc = weighted_classes ? options_.class_weights[k] : 1.0;
+                    row[k] -= static_cast<Scalar>(s * eps / static_cast<double>(c) * wc);
+                }
+            }
+        }
+        return sums;
+    }
+
+    /// Mean loss of a batch; overwrites `z` with dL/dZ of that mean.
+    template <typename Derived>
+    double loss_and_gradient(Eigen::MatrixBase<Derived>& z, const LabelVector& labels,
+                             const double* sample_weights = nullptr) const {
+        check_labels(z.rows(), labels.size());
+        const LossSums sums = accumulate(z, labels.data(), sample_weights);
+        if (!(sums.weight_sum > 0)) throw DataError("CrossEntropy: the batch has zero total weight");
+        z *= static_cast<Scalar>(1.0 / sums.weight_sum);
+        return sums.mean();
+    }
+
+    /// Mean loss of a batch of logits (not modified).
+    template <typename Derived>
+    double loss(const Eigen::MatrixBase<Derived>& z, const LabelVector& labels,
+                const double* sample_weights = nullptr) const {
+        check_labels(z.rows(), labels.size());
+        RowMatrix<Scalar> work = z;
+        return loss_and_gradient(work, labels, sample_weights);
+    }
+
+private:
+    static void check_labels(Index rows, Index labels) {
+        if (rows != labels)
+            throw ShapeError(detail::cat("CrossEntropy: ", rows, " rows of logits but ", labels, " labels"));
+        if (rows == 0) throw DataError("CrossEntropy: empty batch");
+    }
+
+    CrossEntropyOptions options_;
+};
+
+}  // namespace logreg

@@ -1,0 +1,18 @@
+// logreg/logreg.hpp - the umbrella header: everything in the core library.
+//
+// The core needs Eigen and the standard library only. File formats (IDX,
+// safetensors) live under logreg/io/ and are included on purpose.
+#pragma once
+
+#include <logreg/cross_entropy.hpp>
+#include <logreg/dataset.hpp>
+#include <logreg/error.hpp>
+#include <logreg/evaluate.hpp>
+#include <logreg/linear_softmax.hpp>
+#include <logreg/metrics.hpp>
+#include <logreg/preprocess.hpp>
+#include <logreg/schedule.hpp>
+#include <logreg/sgd.hpp>
+#include <logreg/train.hpp>
+#include <logreg/types.hpp>
+#include <logreg/version.hpp>

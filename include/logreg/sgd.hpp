@@ -1,0 +1,130 @@
+// logreg/sgd.hpp - stochastic gradient descent with exactly torch.optim.SGD's update rule.
+//
+// For each parameter p with gradient g, at step t (PyTorch 1.13, maximize=False):
+//   g = g + weight_decay * p                         (if weight_decay != 0)
+//   if momentum != 0:
+//     buf = g                                        (first step: no dampening)
+//     buf = momentum * buf + (1 - dampening) * g     (later steps)
+//     g = nesterov ? g + momentum * buf : buf
+//   p = p - lr * g
+#pragma once
+
+#include <logreg/detail/format.hpp>
+#include <logreg/error.hpp>
+#include <logreg/linear_softmax.hpp>
+#include <logreg/types.hpp>
+
+#include <cmath>
+
+namespace logreg {
+
+/// Hyper-parameters of SGD; the defaults are PyTorch's (apart from lr, which PyTorch requires).
+struct SGDParams {
+    double lr = 0.1;             ///< learning rate, > 0 and finite
+    double momentum = 0.0;       ///< in [0, 1)
+    double dampening = 0.0;      ///< in [0, 1]
+    double weight_decay = 0.0;   ///< L2 penalty coefficient, >= 0
+    bool nesterov = false;       ///< requires momentum > 0 and dampening == 0 (as PyTorch)
+    bool decay_bias = true;      ///< PyTorch decays every parameter, the bias too; false excludes it
+
+    /// Throws InvalidParameter naming the first field outside its range.
+    void validate() const {
+        if (!(std::isfinite(lr) && lr > 0))
+            throw InvalidParameter(detail::cat("SGDParams: 'lr' is ", lr, "; it must be finite and > 0"));
+        if (!(momentum >= 0 && momentum < 1))
+            throw InvalidParameter(detail::cat("SGDParams: 'momentum' is ", momentum, "; it must satisfy 0 <= momentum < 1"));
+        if (!(dampening >= 0 && dampening <= 1))
+            throw InvalidParameter(detail::cat("SGDParams: 'dampening' is ", dampening,
+                                               "; it must satisfy 0 <= dampening <= 1"));
+        if (!(std::isfinite(weight_decay) && weight_decay >= 0))
+            throw InvalidParameter(detail::cat("SGDParams: 'weight_decay' is ", weight_decay,
+                                               "; it must be finite and >= 0"));
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw InvalidParameter(detail::cat("SGDParams: 'nesterov' needs momentum > 0 and dampening == 0 (momentum is ",
+                                               momentum, ", dampening is ", dampening, ")"));
+    }
+};
+
+/// SGD optimizer state (momentum buffers) and update.
+template <typename Scalar>
+class SGD {
+public:
+    SGD() { params_.validate(); }
+    explicit SGD(SGDParams params) : params_(params) { params_.validate(); }
+
+    const SGDParams& params() const { return params_; }
+
+    /// Changes hyper-parameters, keeping the momentum buffers (like editing a PyTorch param_group).
+    void set_params(const SGDParams& params) {
+        params.validate();
+        params_ = params;
+    }
+
+    /// Applies one update with learning rate `lr` (the schedule's value for this step).
+    /// `grad` is used as scratch space: on return it holds the applied direction.
+    void step(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr) {
+        if (!(std::isfinite(lr) && lr > 0))
+            throw InvalidParameter(detail::cat("SGD::step: lr is ", lr, "; it must be finite and > 0"));
+        if (grad.weight.rows() != model.weight().rows() || grad.weight.cols() != model.weight().cols() ||
+            grad.bias.size() != model.bias().size())
+            throw ShapeError(detail::cat("SGD::step: gradient is ", grad.weight.rows(), "x", grad.weight.cols(),
+                                         " but the model is ", model.weight().rows(), "x", model.weight().cols()));
+        if (params_.momentum != 0 && !has_buffers_) {
+            weight_buf_.resize(model.weight().rows(), model.weight().cols());
+            bias_buf_.resize(model.bias().size());
+        }
+        update(model.weight(), grad.weight, weight_buf_, params_.weight_decay, lr);
+        update(model.bias(), grad.bias, bias_buf_, params_.decay_bias ? params_.weight_decay : 0.0, lr);
+        if (params_.momentum != 0) has_buffers_ = true;
+        ++steps_;
+    }
+
+    /// Number of updates applied so far.
+    long long steps() const { return steps_; }
+
+    /// Momentum buffers (empty before the first step with momentum): the state a checkpoint saves.
+    bool has_buffers() const { return has_buffers_; }
+    const RowMatrix<Scalar>& weight_buffer() const { return weight_buf_; }
+    const Vector<Scalar>& bias_buffer() const { return bias_buf_; }
+
+    /// Restores state saved from weight_buffer()/bias_buffer()/steps().
+    void restore_state(RowMatrix<Scalar> weight_buf, Vector<Scalar> bias_buf, bool has_buffers, long long steps) {
+        weight_buf_ = std::move(weight_buf);
+        bias_buf_ = std::move(bias_buf);
+        has_buffers_ = has_buffers;
+        steps_ = steps;
+    }
+
+    /// Forgets the momentum buffers (the next step starts them afresh).
+    void reset() {
+        has_buffers_ = false;
+        steps_ = 0;
+    }
+
+private:
+    template <typename P, typename G, typename B>
+    void update(P& p, G& g, B& buf, double weight_decay, double lr) {
+        const auto wd = static_cast<Scalar>(weight_decay);
+        const auto mu = static_cast<Scalar>(params_.momentum);
+        if (weight_decay != 0) g += wd * p;
+        if (params_.momentum != 0) {
+            if (!has_buffers_)
+                buf = g;
+            else
+                buf = mu * buf + static_cast<Scalar>(1 - params_.dampening) * g;
+            if (params_.nesterov)
+                g += mu * buf;
+            else
+                g = buf;
+        }
+        p -= static_cast<Scalar>(lr) * g;
+    }
+
+    SGDParams params_;
+    RowMatrix<Scalar> weight_buf_;
+    Vector<Scalar> bias_buf_;
+    bool has_buffers_ = false;
+    long long steps_ = 0;
+};
+
+}  // namespace logreg

@@ -1,0 +1,356 @@
+// logreg/train.hpp - the training loop: epochs of shuffled mini-batches, validation,
+// early stopping, callbacks, divergence detection, and continuation with state kept.
+#pragma once
+
+#include <logreg/cross_entropy.hpp>
+#include <logreg/dataset.hpp>
+#include <logreg/detail/batch_gradient.hpp>
+#include <logreg/detail/format.hpp>
+#include <logreg/detail/random.hpp>
+#include <logreg/detail/thread_pool.hpp>
+#include <logreg/error.hpp>
+#include <logreg/evaluate.hpp>
+#include <logreg/linear_softmax.hpp>
+#include <logreg/preprocess.hpp>
+#include <logreg/schedule.hpp>
+#include <logreg/sgd.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace logreg {
+
+/// Options of the training loop; validate() names the first bad field.
+struct TrainOptions {
+    Index batch_size = 64;             ///< samples per mini-batch; the last batch of an epoch may be shorter
+    int epochs = 10;                   ///< epochs run by each fit() call
+    bool shuffle = true;               ///< reshuffle the sample order every epoch
+    std::uint64_t seed = 0;            ///< seeds the shuffles and the validation split
+    double validation_fraction = 0.0;  ///< fit(data): hold out this fraction for validation
+    int patience = 0;                  ///< early stopping after this many epochs without improvement (0: off)
+    double min_delta = 0.0;            ///< an improvement must lower the validation loss by more than this
+    int threads = 1;                   ///< threads used for a step (the only thread setting)
+    SGDParams sgd;                     ///< optimizer hyper-parameters
+    Schedule schedule;                 ///< learning rate as a function of the epoch (or step)
+    bool schedule_per_step = false;    ///< evaluate the schedule at every step instead of every epoch
+
+    void validate() const {
+        if (batch_size < 1)
+            throw InvalidParameter(detail::cat("TrainOptions: 'batch_size' is ", batch_size, "; it must be >= 1"));
+        if (epochs < 0) throw InvalidParameter(detail::cat("TrainOptions: 'epochs' is ", epochs, "; it must be >= 0"));
+        if (!(validation_fraction >= 0 && validation_fraction < 1))
+            throw InvalidParameter(detail::cat("TrainOptions: 'validation_fraction' is ", validation_fraction,
+                                               "; it must satisfy 0 <= validation_fraction < 1"));
+        if (patience < 0)
+            throw InvalidParameter(detail::cat("TrainOptions: 'patience' is ", patience, "; it must be >= 0"));
+        if (!(min_delta >= 0 && std::isfinite(min_delta)))
+            throw InvalidParameter(detail::cat("TrainOptions: 'min_delta' is ", min_delta, "; it must be finite and >= 0"));
+        if (threads < 1 || threads > 1024)
+            throw InvalidParameter(detail::cat("TrainOptions: 'threads' is ", threads, "; it must be in [1, 1024]"));
+        sgd.validate();
+        schedule.validate();
+    }
+};
+
+/// Why fit() returned.
+enum class StopReason { max_epochs, early_stop, callback, diverged };
+
+inline const char* to_string(StopReason r) {
+    switch (r) {
+        case StopReason::max_epochs: return "max_epochs";
+        case StopReason::early_stop: return "early_stop";
+        case StopReason::callback: return "callback";
+        case StopReason::diverged: return "diverged";
+    }
+    return "?";
+}
+
+/// One line of the training history.
+struct EpochRecord {
+    int epoch = 0;  ///< 1-based, counting across fit() calls
+    double train_loss = 0;
+    double val_loss = std::numeric_limits<double>::quiet_NaN();      ///< NaN without validation data
+    double val_accuracy = std::numeric_limits<double>::quiet_NaN();  ///< NaN without validation data
+    double lr = 0;                                                   ///< learning rate of the epoch's first step
+    double seconds = 0;                                              ///< wall time of the epoch (training only)
+};
+
+/// Passed to the per-batch callback.
+struct BatchRecord {
+    int epoch = 0;
+    Index batch = 0;            ///< 0-based within the epoch
+    Index batches_in_epoch = 0;
+    Index samples = 0;          ///< rows in this batch
+    Index samples_done = 0;     ///< rows processed so far in this epoch
+    double loss = 0;            ///< mean loss of the batch before the update
+    double lr = 0;
+};
+
+/// What fit() returns.
+struct TrainReport {
+    StopReason reason = StopReason::max_epochs;
+    std::string message;
+    std::vector<EpochRecord> history;  ///< epochs run in this call
+    std::vector<double> batch_losses;  ///< every batch's mean loss, in order
+    int best_epoch = 0;                ///< epoch with the lowest validation loss (0 without validation)
+    double best_val_loss = std::numeric_limits<double>::quiet_NaN();
+    int diverged_epoch = 0;            ///< set when reason == diverged
+    Index diverged_batch = -1;
+    double seconds = 0;
+};
+
+/// Per-batch and per-epoch hooks; return false to stop training (reason: callback).
+struct Callbacks {
+    std::function<bool(const BatchRecord&)> on_batch;
+    std::function<bool(const EpochRecord&)> on_epoch;
+};
+
+/// Trains a LinearSoftmax model with SGD; keeps model, optimizer and RNG state between calls.
+template <typename Scalar>
+class Trainer {
+public:
+    explicit Trainer(LinearSoftmax<Scalar> model, TrainOptions options = {}, CrossEntropyOptions loss = {})
+        : model_(std::move(model)), options_(std::move(options)), loss_(std::move(loss)), rng_(options_.seed) {
+        options_.validate();
+        loss_.options().validate(model_.num_classes());
+        optimizer_ = SGD<Scalar>(options_.sgd);
+        if (model_.num_classes() < 2) throw InvalidParameter("Trainer: the model is empty; construct it with a shape");
+    }
+
+    const LinearSoftmax<Scalar>& model() const { return model_; }
+    LinearSoftmax<Scalar>& model() { return model_; }
+    const TrainOptions& options() const { return options_; }
+    const SGD<Scalar>& optimizer() const { return optimizer_; }
+    SGD<Scalar>& optimizer() { return optimizer_; }
+    const CrossEntropy<Scalar>& loss() const { return loss_; }
+    /// Epochs completed over all fit() calls (the schedule's epoch counter).
+    int epochs_done() const { return epochs_done_; }
+    /// The shuffling RNG: its state is part of a checkpoint.
+    detail::Rng& rng() { return rng_; }
+    void set_epochs_done(int e) { epochs_done_ = e; }
+
+    void set_callbacks(Callbacks cb) { callbacks_ = std::move(cb); }
+
+    /// Changes options between fit() calls (the optimizer's momentum buffers are kept).
+    void set_options(const TrainOptions& options) {
+        options.validate();
+        options_ = options;
+        optimizer_.set_params(options_.sgd);
+    }
+
+    /// Trains for options().epochs epochs; holds out options().validation_fraction of `data`.
+    template <typename Feature>
+    TrainReport fit(const Dataset<Feature>& data, const Preprocessor<Scalar>& pre) {
+        if (options_.validation_fraction > 0) {
+            const Split s = train_validation_split(data.size(), options_.validation_fraction, options_.seed);
+            return fit_rows(data, s.train, &data, &s.validation, pre);
+        }
+        return fit_rows(data, iota(data.size()), static_cast<const Dataset<Feature>*>(nullptr), nullptr, pre);
+    }
+
+    /// Trains for options().epochs epochs on `train`, validating on `validation` after each epoch.
+    template <typename Feature>
+    TrainReport fit(const Dataset<Feature>& train, const Dataset<Feature>& validation,
+                    const Preprocessor<Scalar>& pre) {
+        const IndexVector val_rows = iota(validation.size());
+        return fit_rows(train, iota(train.size()), &validation, &val_rows, pre);
+    }
+
+    /// The general form: trains on `train_rows` of `train`; validates on `val_rows` of `val` if given.
+    template <typename Feature>
+    TrainReport fit_rows(const Dataset<Feature>& train, const IndexVector& train_rows, const Dataset<Feature>* val,
+                         const IndexVector* val_rows, const Preprocessor<Scalar>& pre) {
+        check_data(train, pre);
+        if (val) check_data(*val, pre);
+        if (train_rows.size() == 0) throw DataError("Trainer::fit: no training samples");
+        const auto start = Clock::now();
+        TrainReport report;
+        const Index n = train_rows.size();
+        const Index bs = std::min(options_.batch_size, n);
+        const Index batches = (n + bs - 1) / bs;
+        prepare(bs);
+        report.batch_losses.reserve(static_cast<std::size_t>(batches) * static_cast<std::size_t>(options_.epochs));
+        IndexVector order = train_rows;
+        std::optional<LinearSoftmax<Scalar>> best;
+        int since_best = 0;
+        [[maybe_unused]] EigenThreadGuard eigen_guard;
+
+        for (int e = 0; e < options_.epochs; ++e) {
+            const int epoch = epochs_done_ + 1;
+            const auto epoch_start = Clock::now();
+            if (options_.shuffle) detail::shuffle(order.data(), n, rng_);
+            const LinearSoftmax<Scalar> epoch_start_model = model_;  // restored if this epoch diverges
+            const SGD<Scalar> epoch_start_optimizer = optimizer_;
+            LossSums epoch_sums;
+            EpochRecord rec;
+            rec.epoch = epoch;
+            rec.lr = current_lr();
+            Index done = 0;
+            for (Index b = 0; b < batches; ++b) {
+                const Index count = std::min(bs, n - done);
+                const double lr = current_lr();
+                const LossSums sums = step_rows(train, order.data() + done, count, pre, lr);
+                done += count;
+                const double batch_loss = sums.mean();
+                report.batch_losses.push_back(batch_loss);
+                epoch_sums += sums;
+                if (!std::isfinite(batch_loss) || !model_.all_finite()) {
+                    model_ = epoch_start_model;
+                    optimizer_ = epoch_start_optimizer;
+                    report.reason = StopReason::diverged;
+                    report.diverged_epoch = epoch;
+                    report.diverged_batch = b;
+                    report.message = detail::cat("training diverged at epoch ", epoch, ", batch ", b,
+                                                 " (loss ", batch_loss, " at learning rate ", lr,
+                                                 "); the model was restored to its state at the start of epoch ",
+                                                 epoch, ". Try a smaller learning rate.");
+                    report.seconds = seconds_since(start);
+                    return report;
+                }
+                if (callbacks_.on_batch) {
+                    BatchRecord br{epoch, b, batches, count, done, batch_loss, lr};
+                    if (!callbacks_.on_batch(br)) {
+                        report.reason = StopReason::callback;
+                        report.message = detail::cat("stopped by the batch callback at epoch ", epoch, ", batch ", b);
+                        // the partial epoch is not recorded in the history
+                        report.seconds = seconds_since(start);
+                        return report;
+                    }
+                }
+            }
+            rec.train_loss = epoch_sums.mean();
+            rec.seconds = seconds_since(epoch_start);
+            ++epochs_done_;
+            if (val) {
+                const Evaluation ev = evaluate(model_, *val, pre, loss_, val_rows);
+                rec.val_loss = ev.loss;
+                rec.val_accuracy = ev.accuracy;
+            }
+            report.history.push_back(rec);
+
+            bool stop_early = false;
+            if (val) {
+                if (report.best_epoch == 0 || rec.val_loss < report.best_val_loss - options_.min_delta) {
+                    report.best_val_loss = rec.val_loss;
+                    report.best_epoch = epoch;
+                    since_best = 0;
+                    if (options_.patience > 0) best = model_;
+                } else if (options_.patience > 0 && ++since_best >= options_.patience) {
+                    stop_early = true;
+                }
+            }
+            if (callbacks_.on_epoch && !callbacks_.on_epoch(rec)) {
+                report.reason = StopReason::callback;
+                report.message = detail::cat("stopped by the epoch callback after epoch ", epoch);
+                report.seconds = seconds_since(start);
+                return report;
+            }
+            if (stop_early) {
+                model_ = *best;
+                report.reason = StopReason::early_stop;
+                report.message = detail::cat("early stop after epoch ", epoch, ": no validation improvement for ",
+                                             options_.patience, " epochs; restored the weights of epoch ",
+                                             report.best_epoch);
+                report.seconds = seconds_since(start);
+                return report;
+            }
+        }
+        report.reason = StopReason::max_epochs;
+        report.message = detail::cat("reached ", options_.epochs, " epochs");
+        report.seconds = seconds_since(start);
+        return report;
+    }
+
+    /// One SGD step on the given batch (already preprocessed features); returns its mean loss
+    /// before the update. Optimizer state and step count carry over, as with PyTorch.
+    template <typename Derived>
+    double partial_fit(const Eigen::MatrixBase<Derived>& x, const LabelVector& y,
+                       const Vector<double>& sample_weights = Vector<double>()) {
+        model_.check_features(x.cols());
+        if (x.rows() != y.size())
+            throw ShapeError(detail::cat("partial_fit: ", x.rows(), " rows but ", y.size(), " labels"));
+        if (x.rows() == 0) throw DataError("partial_fit: empty batch");
+        const Dataset<Scalar> batch(RowMatrix<Scalar>(x), y, static_cast<int>(model_.num_classes()));
+        Dataset<Scalar> weighted = batch;
+        if (sample_weights.size() != 0) weighted.set_sample_weights(sample_weights);
+        prepare(x.rows());
+        const IndexVector rows = iota(x.rows());
+        const auto pre = Preprocessor<Scalar>::identity(x.cols());
+        return step_rows(weighted, rows.data(), x.rows(), pre, current_lr()).mean();
+    }
+
+    /// One SGD step on rows[0..count) of `data`; the allocation-free core of fit().
+    /// Call prepare(max batch) once before; returns the batch's loss sums.
+    template <typename Feature>
+    LossSums step_rows(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre,
+                       double lr) {
+        const LossSums sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(),
+                                              rows, count, pre, *pool_);
+        if (options_.schedule_per_step) ++steps_in_schedule_;
+        if (!(sums.weight_sum > 0)) return sums;  // all weights zero: nothing to learn from this batch
+        optimizer_.step(model_, engine_.gradient(), lr);
+        return sums;
+    }
+
+    /// Sizes the workspaces for batches of up to `max_batch` rows and starts the threads.
+    void prepare(Index max_batch) {
+        if (!pool_ || pool_->size() != options_.threads) pool_ = std::make_unique<detail::ThreadPool>(options_.threads);
+        engine_.reserve(max_batch, model_.num_features(), model_.num_classes(), options_.threads);
+    }
+
+    /// The learning rate the next step uses.
+    double current_lr() const {
+        return options_.schedule(options_.sgd.lr, options_.schedule_per_step ? steps_in_schedule_ : epochs_done_);
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    static double seconds_since(Clock::time_point t) {
+        return std::chrono::duration<double>(Clock::now() - t).count();
+    }
+
+    template <typename Feature>
+    void check_data(const Dataset<Feature>& d, const Preprocessor<Scalar>& pre) const {
+        if (d.empty()) throw DataError("Trainer: the data set is empty");
+        model_.check_features(d.num_features());
+        pre.check_features(d.num_features());
+        if (d.num_classes() != model_.num_classes())
+            throw ShapeError(detail::cat("Trainer: the data has ", d.num_classes(), " classes but the model has ",
+                                         model_.num_classes()));
+    }
+
+    // Eigen's own OpenMP threads (when a user compiles with -fopenmp) would stack on top of
+    // ours: keep Eigen single-threaded while training.
+    struct EigenThreadGuard {
+#ifdef _OPENMP
+        int saved = Eigen::nbThreads();
+        EigenThreadGuard() { Eigen::setNbThreads(1); }
+        ~EigenThreadGuard() { Eigen::setNbThreads(saved); }
+#endif
+    };
+
+    LinearSoftmax<Scalar> model_;
+    TrainOptions options_;
+    CrossEntropy<Scalar> loss_;
+    SGD<Scalar> optimizer_;
+    detail::Rng rng_;
+    int epochs_done_ = 0;
+    long long steps_in_schedule_ = 0;
+    Callbacks callbacks_;
+    std::unique_ptr<detail::ThreadPool> pool_;
+    detail::BatchGradient<Scalar> engine_;
+};
+
+}  // namespace logreg

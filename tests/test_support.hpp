@@ -1,0 +1,75 @@
+// tests/test_support.hpp - Catch2 v2/v3 compatibility and shared helpers for the tests.
+#pragma once
+
+#ifdef LOGREG_CATCH_V3
+#include <catch2/catch_all.hpp>
+#else
+#include <catch2/catch.hpp>
+#endif
+
+#include <logreg/logreg.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <string>
+
+namespace logreg_test {
+
+/// The seed of every randomised test: LOGREG_TEST_SEED if set, else a fixed default.
+/// It is printed once so that a failure can be reproduced.
+inline std::uint64_t seed() {
+    static const std::uint64_t s = [] {
+        const char* env = std::getenv("LOGREG_TEST_SEED");
+        std::uint64_t v = (env && *env) ? std::strtoull(env, nullptr, 10) : 20261129u;
+        std::cerr << "logreg tests: LOGREG_TEST_SEED=" << v << "\n";
+        return v;
+    }();
+    return s;
+}
+
+/// A generator seeded from seed() and a per-test salt, so tests do not share a stream.
+inline std::mt19937_64 rng(std::uint64_t salt) { return std::mt19937_64(seed() * 0x9E3779B97F4A7C15ull + salt); }
+
+/// Random matrix with entries uniform in [-scale, scale].
+template <typename Scalar>
+logreg::RowMatrix<Scalar> random_matrix(logreg::Index rows, logreg::Index cols, std::mt19937_64& gen,
+                                        double scale = 1.0) {
+    std::uniform_real_distribution<double> u(-scale, scale);
+    logreg::RowMatrix<Scalar> m(rows, cols);
+    for (logreg::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<Scalar>(u(gen));
+    return m;
+}
+
+inline logreg::LabelVector random_labels(logreg::Index n, int classes, std::mt19937_64& gen) {
+    std::uniform_int_distribution<int> u(0, classes - 1);
+    logreg::LabelVector y(n);
+    for (logreg::Index i = 0; i < n; ++i) y[i] = u(gen);
+    return y;
+}
+
+/// max |a - b| / max(1, max |b|): relative to the reference's scale.
+template <typename A, typename B>
+double rel_error(const A& a, const B& b) {
+    const double diff = (a.template cast<double>() - b.template cast<double>()).cwiseAbs().maxCoeff();
+    const double scale = std::max(1.0, b.template cast<double>().cwiseAbs().maxCoeff());
+    return diff / scale;
+}
+
+/// Well-separated Gaussian blobs: class c centred at 4 * e_c (features >= classes).
+template <typename Scalar>
+logreg::Dataset<Scalar> blobs(logreg::Index n, logreg::Index features, int classes, std::uint64_t salt) {
+    auto gen = rng(salt);
+    std::normal_distribution<double> noise(0.0, 0.5);
+    logreg::RowMatrix<Scalar> x(n, features);
+    logreg::LabelVector y = random_labels(n, classes, gen);
+    for (logreg::Index i = 0; i < n; ++i)
+        for (logreg::Index j = 0; j < features; ++j)
+            x(i, j) = static_cast<Scalar>(noise(gen) + (j == y[i] ? 4.0 : 0.0));
+    return logreg::Dataset<Scalar>(std::move(x), std::move(y), classes);
+}
+
+}  // namespace logreg_test
