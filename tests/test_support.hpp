@@ -3,6 +3,7 @@
 
 #ifdef LOGREG_CATCH_V3
 #include <catch2/catch_all.hpp>
+using Catch::Approx;
 #else
 #include <catch2/catch.hpp>
 #endif
@@ -18,6 +19,15 @@
 #include <string>
 
 namespace logreg_test {
+
+/// Substring matcher under its Catch2 v2 and v3 names.
+inline auto contains(const std::string& s) {
+#ifdef LOGREG_CATCH_V3
+    return Catch::Matchers::ContainsSubstring(s);
+#else
+    return Catch::Contains(s);
+#endif
+}
 
 /// The seed of every randomised test: LOGREG_TEST_SEED if set, else a fixed default.
 /// It is printed once so that a failure can be reproduced.

@@ -189,6 +189,9 @@ public:
         for (int e = 0; e < options_.epochs; ++e) {
             const int epoch = epochs_done_ + 1;
             const auto epoch_start = Clock::now();
+            // A fresh permutation of the training rows each epoch (like PyTorch's RandomSampler),
+            // so an epoch's order depends only on the RNG state, not on earlier fit() calls.
+            order = train_rows;
             if (options_.shuffle) detail::shuffle(order.data(), n, rng_);
             const LinearSoftmax<Scalar> epoch_start_model = model_;  // restored if this epoch diverges
             const SGD<Scalar> epoch_start_optimizer = optimizer_;

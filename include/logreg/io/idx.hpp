@@ -1,0 +1,433 @@
+// logreg/io/idx.hpp - reader for IDX files (the MNIST format), raw or gzip-compressed.
+//
+// An IDX file is a 4-byte magic number (0x00, 0x00, type code, dimension count),
+// one big-endian uint32 per dimension, then the elements in row-major order.
+// The reader treats every file as untrusted: the whole header is validated, and
+// the claimed size checked against what the file can hold, before anything is
+// allocated. Gzip is detected by its magic bytes (not the file name) and needs
+// zlib: define LOGREG_HAVE_ZLIB and link zlib, as the CMake target logreg::io does.
+#pragma once
+
+#include <logreg/detail/format.hpp>
+#include <logreg/error.hpp>
+#include <logreg/types.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <ios>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#ifdef LOGREG_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+namespace logreg::io {
+
+/// An IDX array: its dimensions and its elements as raw bytes (big-endian for multi-byte types).
+struct IdxArray {
+    std::vector<std::uint32_t> dims;
+    std::vector<std::uint8_t> data;
+};
+
+/// Largest element payload the reader accepts (4 GiB): far above MNIST (47 MB), far below a corrupt header.
+inline constexpr std::uint64_t idx_max_bytes = std::uint64_t{1} << 32;
+
+/// Largest decompressed/compressed size ratio accepted for gzip files; deflate cannot exceed about 1032:1.
+inline constexpr std::uint64_t idx_max_gzip_ratio = 1100;
+
+namespace detail {
+
+using logreg::detail::cat;
+
+/// What the caller expects, so that checks and messages can be specific.
+enum class IdxKind { any, images, labels };
+
+/// Size in bytes of one element of an IDX type code, or 0 for an unknown code.
+inline std::size_t idx_element_size(std::uint8_t type) {
+    switch (type) {
+        case 0x08: return 1;  // unsigned byte
+        case 0x09: return 1;  // signed byte
+        case 0x0B: return 2;  // short
+        case 0x0C: return 4;  // int
+        case 0x0D: return 4;  // float
+        case 0x0E: return 8;  // double
+        default: return 0;
+    }
+}
+
+inline std::string hex32(std::uint32_t v) {
+    static const char digits[] = "0123456789abcdef";
+    std::string s = "0x00000000";
+    for (int i = 0; i < 8; ++i) s[static_cast<std::size_t>(9 - i)] = digits[(v >> (4 * i)) & 0xFu];
+    return s;
+}
+
+inline std::string hex8(std::uint8_t v) { return hex32(v).replace(2, 6, ""); }
+
+/// Byte source over a raw or gzip-compressed file; read() returns fewer bytes only at the end of the data.
+class IdxSource {
+public:
+    explicit IdxSource(const std::string& path) : path_(path) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec)) throw IoError(cat(path, ": cannot open: it is a directory"));
+        in_.open(path, std::ios::binary);
+        if (!in_) throw IoError(cat(path, ": cannot open: ", std::strerror(errno)));
+        in_.seekg(0, std::ios::end);
+        const std::streamoff end = in_.tellg();
+        in_.seekg(0, std::ios::beg);
+        if (end < 0 || !in_) throw IoError(cat(path, ": cannot determine the file size"));
+        file_size_ = static_cast<std::uint64_t>(end);
+
+        unsigned char sig[2] = {0, 0};
+        in_.read(reinterpret_cast<char*>(sig), 2);
+        const auto got = in_.gcount();
+        in_.clear();
+        in_.seekg(0, std::ios::beg);
+        gzip_ = got == 2 && sig[0] == 0x1f && sig[1] == 0x8b;
+        if (gzip_) {
+#ifdef LOGREG_HAVE_ZLIB
+            zs_.zalloc = Z_NULL;
+            zs_.zfree = Z_NULL;
+            zs_.opaque = Z_NULL;
+            zs_.next_in = Z_NULL;
+            zs_.avail_in = 0;
+            // 15 + 16: a gzip wrapper only (no zlib or raw deflate), full 32 KiB window.
+            inbuf_.resize(std::size_t{1} << 16);
+            if (inflateInit2(&zs_, 15 + 16) != Z_OK) throw IoError(cat(path, ": cannot initialise zlib"));
+            zs_open_ = true;
+#else
+            throw FormatError(cat(path, ": the file is gzip-compressed, but gzip support was not compiled in "
+                                        "(build with zlib: define LOGREG_HAVE_ZLIB and link zlib, e.g. via the "
+                                        "CMake target logreg::io), or decompress it first with gunzip"));
+#endif
+        }
+    }
+
+    IdxSource(const IdxSource&) = delete;
+    IdxSource& operator=(const IdxSource&) = delete;
+
+    ~IdxSource() {
+#ifdef LOGREG_HAVE_ZLIB
+        if (zs_open_) inflateEnd(&zs_);
+#endif
+    }
+
+    bool gzip() const { return gzip_; }
+    std::uint64_t file_size() const { return file_size_; }
+
+    /// Reads up to n bytes of (decompressed) content; fewer only at its end.
+    std::size_t read(std::uint8_t* out, std::size_t n) {
+        if (!gzip_) {
+            std::size_t done = 0;
+            // std::streamsize may be narrower than size_t: read in bounded chunks.
+            while (done < n) {
+                const std::size_t want = std::min<std::size_t>(n - done, std::size_t{1} << 30);
+                in_.read(reinterpret_cast<char*>(out + done), static_cast<std::streamsize>(want));
+                const auto got = static_cast<std::size_t>(in_.gcount());
+                done += got;
+                if (got < want) {
+                    if (in_.bad()) throw IoError(cat(path_, ": read error"));
+                    break;
+                }
+            }
+            return done;
+        }
+#ifdef LOGREG_HAVE_ZLIB
+        return inflate_some(out, n);
+#else
+        return 0;  // unreachable: the constructor rejects gzip files without zlib
+#endif
+    }
+
+private:
+#ifdef LOGREG_HAVE_ZLIB
+    /// Refills the compressed input buffer; false at the end of the file.
+    bool refill() {
+        if (file_eof_) return false;
+        in_.read(reinterpret_cast<char*>(inbuf_.data()), static_cast<std::streamsize>(inbuf_.size()));
+        const auto got = static_cast<std::size_t>(in_.gcount());
+        if (got < inbuf_.size()) {
+            if (in_.bad()) throw IoError(cat(path_, ": read error"));
+            file_eof_ = true;
+        }
+        zs_.next_in = inbuf_.data();
+        zs_.avail_in = static_cast<uInt>(got);
+        return got > 0;
+    }
+
+    std::size_t inflate_some(std::uint8_t* out, std::size_t n) {
+        std::size_t done = 0;
+        while (done < n && !finished_) {
+            if (zs_.avail_in == 0) refill();
+            if (member_ended_) {
+                // After one gzip member: the end of the file, or another member (concatenated gzip is legal).
+                if (zs_.avail_in == 0) {
+                    finished_ = true;
+                    break;
+                }
+                if (zs_.avail_in == 1 && !file_eof_) {
+                    // The next member's signature straddles the buffer boundary: keep its first byte.
+                    const Bytef first = zs_.next_in[0];
+                    in_.read(reinterpret_cast<char*>(inbuf_.data() + 1),
+                             static_cast<std::streamsize>(inbuf_.size() - 1));
+                    const auto got = static_cast<std::size_t>(in_.gcount());
+                    if (got < inbuf_.size() - 1) file_eof_ = true;
+                    inbuf_[0] = first;
+                    zs_.next_in = inbuf_.data();
+                    zs_.avail_in = static_cast<uInt>(got + 1);
+                }
+                if (zs_.avail_in < 2 || zs_.next_in[0] != 0x1f || zs_.next_in[1] != 0x8b)
+                    throw FormatError(cat(path_, ": trailing data after the end of the gzip stream (",
+                                          remaining_compressed(), " bytes that are not gzip)"));
+                inflateReset(&zs_);
+                member_ended_ = false;
+            }
+            const std::size_t want = std::min<std::size_t>(n - done, std::numeric_limits<uInt>::max());
+            zs_.next_out = out + done;
+            zs_.avail_out = static_cast<uInt>(want);
+            const int rc = inflate(&zs_, Z_NO_FLUSH);
+            const std::size_t produced = want - zs_.avail_out;
+            done += produced;
+            decompressed_ += produced;
+            if (rc == Z_STREAM_END) {
+                member_ended_ = true;  // zlib has checked the member's CRC-32 and length
+            } else if (rc == Z_BUF_ERROR || (rc == Z_OK && produced == 0 && zs_.avail_in == 0)) {
+                // No progress possible: the input ran out in the middle of a member.
+                if (zs_.avail_in == 0 && file_eof_)
+                    throw FormatError(cat(path_, ": the gzip stream is truncated (it ends after ", decompressed_,
+                                          " decompressed bytes; the file may be an incomplete download)"));
+            } else if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
+                throw FormatError(cat(path_, ": corrupt gzip data after ", decompressed_,
+                                      " decompressed bytes: ", zs_.msg ? zs_.msg : "invalid deflate stream"));
+            } else if (rc == Z_MEM_ERROR) {
+                throw IoError(cat(path_, ": zlib is out of memory"));
+            } else if (rc != Z_OK) {
+                throw FormatError(cat(path_, ": gzip decompression failed (zlib error ", rc, ")"));
+            }
+        }
+        return done;
+    }
+
+    std::uint64_t remaining_compressed() {
+        const std::streamoff pos = in_.tellg();
+        const std::uint64_t unread = file_eof_ || pos < 0 ? 0 : file_size_ - static_cast<std::uint64_t>(pos);
+        return unread + zs_.avail_in;
+    }
+
+    z_stream zs_{};
+    bool zs_open_ = false;
+    bool file_eof_ = false;
+    bool member_ended_ = false;
+    bool finished_ = false;
+    std::uint64_t decompressed_ = 0;
+    std::vector<Bytef> inbuf_;  // compressed input, refilled in 64 KiB chunks
+#endif
+    std::string path_;
+    std::ifstream in_;
+    std::uint64_t file_size_ = 0;
+    bool gzip_ = false;
+};
+
+/// A validated IDX header.
+struct IdxHeader {
+    std::uint8_t type = 0;
+    std::vector<std::uint32_t> dims;
+    std::uint64_t header_bytes = 0;
+    std::uint64_t data_bytes = 0;
+};
+
+inline const char* idx_kind_name(IdxKind kind) {
+    switch (kind) {
+        case IdxKind::images: return "IDX images";
+        case IdxKind::labels: return "IDX labels";
+        case IdxKind::any: break;
+    }
+    return "IDX";
+}
+
+/// "60000 images of 28x28", "60000 labels" or "an array of 3x4 (type 0x0d)", for messages.
+inline std::string describe(IdxKind kind, const IdxHeader& h) {
+    std::string shape;
+    for (std::size_t i = 0; i < h.dims.size(); ++i) shape += (i ? "x" : "") + std::to_string(h.dims[i]);
+    if (kind == IdxKind::images && h.dims.size() == 3)
+        return cat(h.dims[0], " images of ", h.dims[1], "x", h.dims[2]);
+    if (kind == IdxKind::labels && h.dims.size() == 1) return cat(h.dims[0], " labels");
+    return cat("an array of ", shape, " (type ", hex8(h.type), ")");
+}
+
+/// Reads and validates the magic number and dimensions; allocates nothing proportional to the data.
+inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKind kind,
+                                 std::uint8_t expected_type) {
+    const std::size_t expected_dims = kind == IdxKind::images ? 3 : kind == IdxKind::labels ? 1 : 0;
+    std::uint8_t m[4] = {0, 0, 0, 0};
+    const std::size_t got = src.read(m, 4);
+    // A failed download often saves the server's HTML error page under the data file's name.
+    std::size_t first = 0;
+    while (first < got && (m[first] == ' ' || m[first] == '\t' || m[first] == '\r' || m[first] == '\n')) ++first;
+    if (first < got && m[first] == '<')
+        throw FormatError(cat(path, ": the file starts with '<': it looks like an HTML page (e.g. the error "
+                                    "page of a failed download), not an IDX file"));
+    if (got == 0) throw FormatError(cat(path, ": the file is empty; expected an ", idx_kind_name(kind), " file"));
+    if (got < 4)
+        throw FormatError(cat(path, ": truncated IDX header: the file holds only ", got,
+                              " bytes, fewer than the 4-byte magic number"));
+    const std::uint32_t magic = (std::uint32_t{m[0]} << 24) | (std::uint32_t{m[1]} << 16) |
+                                (std::uint32_t{m[2]} << 8) | std::uint32_t{m[3]};
+    const std::uint32_t wanted_magic =
+        (std::uint32_t{expected_type} << 8) | static_cast<std::uint32_t>(expected_dims);
+    const std::string wanted =
+        expected_dims ? cat(hex32(wanted_magic), " (", idx_kind_name(kind), ")")
+                      : cat("0x0000", hex8(expected_type).substr(2), "nn (IDX, type ", hex8(expected_type), ")");
+    if (m[0] != 0 || m[1] != 0) {
+        // The little-endian form of a valid magic: written by a tool that ignored IDX's big-endian order.
+        if (m[2] == 0 && m[3] == 0 && idx_element_size(m[1]) != 0 && m[0] != 0)
+            throw FormatError(cat(path, ": byte-swapped magic number ", hex32(magic),
+                                  " (little-endian); IDX headers are big-endian, expected ", wanted));
+        throw FormatError(cat(path, ": bad magic number ", hex32(magic), ", expected ", wanted,
+                              ": this is not an IDX file"));
+    }
+    if (idx_element_size(m[2]) == 0)
+        throw FormatError(cat(path, ": unknown IDX data type byte ", hex8(m[2]), " (magic ", hex32(magic),
+                              "); expected ", hex8(expected_type)));
+    if (m[2] != expected_type)
+        throw FormatError(cat(path, ": IDX data type byte is ", hex8(m[2]), " but ", hex8(expected_type),
+                              " was expected (magic ", hex32(magic), ", expected ", wanted, ")"));
+    const std::size_t ndims = m[3];
+    if (expected_dims != 0 && ndims != expected_dims) {
+        const char* hint = ndims == 3 ? ": is this an image file?" : ndims == 1 ? ": is this a label file?" : "";
+        throw FormatError(cat(path, ": IDX header has ", ndims, " dimensions but ", idx_kind_name(kind),
+                              " have ", expected_dims, " (magic ", hex32(magic), ", expected ", wanted, ")", hint));
+    }
+    if (ndims == 0) throw FormatError(cat(path, ": IDX header has 0 dimensions (magic ", hex32(magic), ")"));
+
+    IdxHeader h;
+    h.type = m[2];
+    h.header_bytes = 4 + 4 * std::uint64_t{ndims};
+    std::array<std::uint8_t, 4 * 255> raw{};
+    const std::size_t dim_bytes = 4 * ndims;
+    const std::size_t got_dims = src.read(raw.data(), dim_bytes);
+    if (got_dims < dim_bytes)
+        throw FormatError(cat(path, ": truncated IDX header: ", ndims, " dimensions need ", h.header_bytes,
+                              " header bytes but the ", src.gzip() ? "decompressed data holds" : "file holds",
+                              " only ", 4 + got_dims));
+    h.dims.resize(ndims);
+    for (std::size_t i = 0; i < ndims; ++i)
+        h.dims[i] = (std::uint32_t{raw[4 * i]} << 24) | (std::uint32_t{raw[4 * i + 1]} << 16) |
+                    (std::uint32_t{raw[4 * i + 2]} << 8) | std::uint32_t{raw[4 * i + 3]};
+
+    // Images and labels need every dimension; a generic IDX array may be empty.
+    if (kind != IdxKind::any)
+        for (std::size_t i = 0; i < ndims; ++i)
+            if (h.dims[i] == 0)
+                throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), ": dimension ", i,
+                                      " is zero"));
+
+    // Product of the dimensions and the element size, with overflow checks.
+    std::uint64_t bytes = idx_element_size(h.type);
+    for (std::uint32_t d : h.dims) {
+        if (d != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / d)
+            throw FormatError(cat(path, ": IDX header claims ", describe(kind, h),
+                                  ": the size overflows 64 bits (corrupt header?)"));
+        bytes *= d;
+    }
+    if (bytes > idx_max_bytes)
+        throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), " (", bytes,
+                              " bytes), more than the reader's limit of ", idx_max_bytes, " bytes (corrupt header?)"));
+    h.data_bytes = bytes;
+
+    // The file must be able to hold the claimed data: checked before anything is allocated.
+    if (!src.gzip()) {
+        const std::uint64_t avail = src.file_size() - h.header_bytes;  // >= 0: the header was read in full
+        if (avail < bytes)
+            throw FormatError(cat(path, ": header claims ", describe(kind, h), " (", bytes,
+                                  " bytes) but the file holds ", avail, " bytes of data after the ", h.header_bytes,
+                                  "-byte header: the file is truncated"));
+        if (avail > bytes)
+            throw FormatError(cat(path, ": ", avail - bytes, " bytes of trailing data after the ", bytes,
+                                  " bytes that the header claims (", describe(kind, h), ")"));
+    } else if (bytes / idx_max_gzip_ratio > src.file_size()) {
+        throw FormatError(cat(path, ": header claims ", describe(kind, h), " (", bytes, " bytes), more than ",
+                              idx_max_gzip_ratio, " times the compressed file size of ", src.file_size(),
+                              " bytes: no gzip file can hold that (corrupt header or gzip bomb)"));
+    }
+    return h;
+}
+
+/// Reads exactly h.data_bytes into `out`, then checks that nothing follows.
+inline void read_idx_body(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
+                          std::uint8_t* out) {
+    const auto n = static_cast<std::size_t>(h.data_bytes);
+    const std::size_t got = src.read(out, n);
+    if (got < n)
+        throw FormatError(cat(path, ": header claims ", describe(kind, h), " (", n, " bytes) but the ",
+                              src.gzip() ? "decompressed data holds" : "file holds", " only ", got,
+                              " bytes of data: the file is truncated"));
+    // One more byte must not exist; for gzip this also runs zlib's end-of-stream CRC check.
+    std::uint8_t extra[256];
+    const std::size_t more = src.read(extra, sizeof extra);
+    if (more > 0)
+        throw FormatError(cat(path, ": trailing data after the ", n, " bytes that the header claims (",
+                              describe(kind, h), ")", src.gzip() ? ": the decompressed content is longer" : ""));
+}
+
+inline IdxHeader read_idx_into(const std::string& path, IdxKind kind, std::uint8_t expected_type,
+                               std::vector<std::uint8_t>& out) {
+    IdxSource src(path);
+    IdxHeader h = read_idx_header(src, path, kind, expected_type);
+    out.resize(static_cast<std::size_t>(h.data_bytes));
+    read_idx_body(src, path, kind, h, out.data());
+    return h;
+}
+
+}  // namespace detail
+
+/// Reads an IDX file (raw or gzip) whose data type byte must be `expected_type` (0x08: unsigned byte).
+/// Throws IoError if the file cannot be opened and FormatError if it is malformed.
+inline IdxArray read_idx(const std::string& path, std::uint8_t expected_type = 0x08) {
+    if (detail::idx_element_size(expected_type) == 0)
+        throw InvalidParameter(logreg::detail::cat("read_idx: expected_type ", detail::hex8(expected_type),
+                                                   " is not an IDX type code (0x08, 0x09, 0x0b-0x0e)"));
+    IdxArray a;
+    IdxHeader h = detail::read_idx_into(path, detail::IdxKind::any, expected_type, a.data);
+    a.dims = std::move(h.dims);
+    return a;
+}
+
+/// Reads an IDX image file (magic 0x00000803): N images of rows x cols bytes as an N x (rows*cols) matrix.
+inline RowMatrix<std::uint8_t> read_idx_images(const std::string& path) {
+    detail::IdxSource src(path);
+    const detail::IdxHeader h = detail::read_idx_header(src, path, detail::IdxKind::images, 0x08);
+    RowMatrix<std::uint8_t> images(static_cast<Index>(h.dims[0]),
+                                   static_cast<Index>(std::uint64_t{h.dims[1]} * h.dims[2]));
+    detail::read_idx_body(src, path, detail::IdxKind::images, h, images.data());
+    return images;
+}
+
+/// Reads an IDX label file (magic 0x00000801); every label must lie in [0, num_classes).
+inline LabelVector read_idx_labels(const std::string& path, int num_classes = 10) {
+    if (num_classes < 1)
+        throw InvalidParameter(logreg::detail::cat("read_idx_labels: num_classes is ", num_classes,
+                                                   "; it must be >= 1"));
+    std::vector<std::uint8_t> bytes;
+    detail::read_idx_into(path, detail::IdxKind::labels, 0x08, bytes);
+    LabelVector labels(static_cast<Index>(bytes.size()));
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] >= num_classes)
+            throw FormatError(logreg::detail::cat(path, ": label ", int{bytes[i]}, " at index ", i,
+                                                  " is outside [0, ", num_classes, ")"));
+        labels[static_cast<Index>(i)] = bytes[i];
+    }
+    return labels;
+}
+
+}  // namespace logreg::io

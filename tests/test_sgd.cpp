@@ -1,0 +1,115 @@
+// SGD: single steps against values computed by hand (PyTorch's rule, see sgd.hpp).
+#include "test_support.hpp"
+
+using namespace logreg;
+
+namespace {
+/// A 2-class, 1-feature model with w = [1, -2], b = [0.5, 0].
+LinearSoftmax<double> tiny_model() {
+    LinearSoftmax<double> m(1, 2);
+    m.weight() << 1, -2;
+    m.bias() << 0.5, 0;
+    return m;
+}
+Gradient<double> tiny_grad(double gw0, double gw1, double gb0, double gb1) {
+    Gradient<double> g;
+    g.resize(2, 1);
+    g.weight << gw0, gw1;
+    g.bias << gb0, gb1;
+    return g;
+}
+}  // namespace
+
+TEST_CASE("plain SGD: p -= lr * g", "[sgd]") {
+    auto m = tiny_model();
+    SGDParams prm;
+    prm.lr = 0.1;
+    SGD<double> opt(prm);
+    auto g = tiny_grad(1, 2, 3, 4);
+    opt.step(m, g, 0.1);
+    REQUIRE(m.weight()(0, 0) == Approx(0.9));
+    REQUIRE(m.weight()(1, 0) == Approx(-2.2));
+    REQUIRE(m.bias()[0] == Approx(0.2));
+    REQUIRE(m.bias()[1] == Approx(-0.4));
+}
+
+TEST_CASE("momentum: first step has no dampening, later steps do", "[sgd]") {
+    auto m = tiny_model();
+    SGDParams prm;
+    prm.lr = 0.1;
+    prm.momentum = 0.9;
+    prm.dampening = 0.5;
+    SGD<double> opt(prm);
+    auto g = tiny_grad(1, 0, 0, 0);
+    opt.step(m, g, 0.1);  // buf = 1 -> w = 1 - 0.1 * 1 = 0.9
+    REQUIRE(m.weight()(0, 0) == Approx(0.9));
+    g = tiny_grad(1, 0, 0, 0);
+    opt.step(m, g, 0.1);  // buf = 0.9 * 1 + 0.5 * 1 = 1.4 -> w = 0.9 - 0.14 = 0.76
+    REQUIRE(m.weight()(0, 0) == Approx(0.76));
+    REQUIRE(opt.weight_buffer()(0, 0) == Approx(1.4));
+}
+
+TEST_CASE("Nesterov: g + momentum * buf", "[sgd]") {
+    auto m = tiny_model();
+    SGDParams prm;
+    prm.momentum = 0.9;
+    prm.nesterov = true;
+    SGD<double> opt(prm);
+    auto g = tiny_grad(1, 0, 0, 0);
+    opt.step(m, g, 0.1);  // buf = 1, d = 1 + 0.9 = 1.9 -> w = 1 - 0.19 = 0.81
+    REQUIRE(m.weight()(0, 0) == Approx(0.81));
+    g = tiny_grad(2, 0, 0, 0);
+    opt.step(m, g, 0.1);  // buf = 0.9 + 2 = 2.9, d = 2 + 0.9 * 2.9 = 4.61 -> w = 0.81 - 0.461 = 0.349
+    REQUIRE(m.weight()(0, 0) == Approx(0.349));
+}
+
+TEST_CASE("weight decay is added to the gradient before momentum, bias too by default", "[sgd]") {
+    auto m = tiny_model();
+    SGDParams prm;
+    prm.momentum = 0.5;
+    prm.weight_decay = 0.1;
+    SGD<double> opt(prm);
+    auto g = tiny_grad(0, 0, 0, 0);
+    opt.step(m, g, 1.0);  // g = 0.1 * p; buf = g; p -= 1.0 * 0.1 * p
+    REQUIRE(m.weight()(0, 0) == Approx(0.9));
+    REQUIRE(m.weight()(1, 0) == Approx(-1.8));
+    REQUIRE(m.bias()[0] == Approx(0.45));
+    g = tiny_grad(0, 0, 0, 0);
+    opt.step(m, g, 1.0);  // g = 0.09; buf = 0.5 * 0.1 + 0.09 = 0.14 -> w = 0.9 - 0.14 = 0.76
+    REQUIRE(m.weight()(0, 0) == Approx(0.76));
+
+    auto m2 = tiny_model();
+    prm.decay_bias = false;
+    SGD<double> no_bias_decay(prm);
+    g = tiny_grad(0, 0, 0, 0);
+    no_bias_decay.step(m2, g, 1.0);
+    REQUIRE(m2.bias()[0] == 0.5);
+    REQUIRE(m2.weight()(0, 0) == Approx(0.9));
+}
+
+TEST_CASE("SGDParams validate names the field", "[sgd][errors]") {
+    auto bad = [](auto mutate, const char* field) {
+        SGDParams p;
+        mutate(p);
+        REQUIRE_THROWS_AS(p.validate(), InvalidParameter);
+        try {
+            p.validate();
+        } catch (const Error& e) {
+            REQUIRE(std::string(e.what()).find(field) != std::string::npos);
+        }
+    };
+    bad([](SGDParams& p) { p.lr = 0; }, "'lr'");
+    bad([](SGDParams& p) { p.lr = -1; }, "'lr'");
+    bad([](SGDParams& p) { p.lr = std::nan(""); }, "'lr'");
+    bad([](SGDParams& p) { p.lr = HUGE_VAL; }, "'lr'");
+    bad([](SGDParams& p) { p.momentum = 1; }, "'momentum'");
+    bad([](SGDParams& p) { p.momentum = -0.1; }, "'momentum'");
+    bad([](SGDParams& p) { p.dampening = 2; }, "'dampening'");
+    bad([](SGDParams& p) { p.weight_decay = -1e-4; }, "'weight_decay'");
+    bad([](SGDParams& p) { p.nesterov = true; }, "'nesterov'");
+    SGDParams ok;
+    REQUIRE_NOTHROW(ok.validate());
+    REQUIRE(ok.momentum == 0);
+    REQUIRE(ok.weight_decay == 0);
+    REQUIRE(ok.decay_bias);
+}
