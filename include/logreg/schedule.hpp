@@ -4,14 +4,13 @@
 //   constant:    lr
 //   step:        lr * gamma^floor(t / step_size)                    (StepLR)
 //   exponential: lr * gamma^t                                       (ExponentialLR)
-//   cosine:      eta_min + (lr - eta_min) * (1 + cos(pi * t / T)) / 2, t clamped to T
-//                                                                   (CosineAnnealingLR, first half-period)
+//   cosine:      eta_min + (lr - eta_min) * (1 + cos(pi * t / T)) / 2  (CosineAnnealingLR; like PyTorch,
+//                past T the rate rises again along the cosine: t = 2T is back at lr)
 #pragma once
 
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -51,7 +50,7 @@ struct Schedule {
             case Kind::exponential: return base_lr * std::pow(gamma, static_cast<double>(t));
             case Kind::cosine: {
                 const double pi = 3.14159265358979323846;
-                const double frac = static_cast<double>(std::min(t, t_max)) / static_cast<double>(t_max);
+                const double frac = static_cast<double>(t) / static_cast<double>(t_max);
                 return eta_min + (base_lr - eta_min) * (1 + std::cos(pi * frac)) / 2;
             }
         }
