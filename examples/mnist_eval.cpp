@@ -1,0 +1,74 @@
+// mnist_eval: loads a saved model and evaluates it on the MNIST test set, or
+// classifies one 28x28 image (PGM or PNG).
+#include "common/console.hpp"
+
+#include <logreg/io/image.hpp>
+#include <logreg/io/mnist.hpp>
+#include <logreg/io/safetensors.hpp>
+#include <logreg/logreg.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+namespace {
+
+using Scalar = float;
+
+int classify_image(const logreg::io::LoadedModel<Scalar>& m, const std::string& path) {
+    using namespace logreg;
+    const io::GrayImage img = io::read_gray_image(path);
+    if (img.width * img.height != m.model.num_features())
+        throw ShapeError(detail::cat(path, ": image is ", img.width, "x", img.height, " = ", img.width * img.height,
+                                     " pixels but the model takes ", m.model.num_features(),
+                                     " features (MNIST: 28x28)"));
+    const RowMatrix<std::uint8_t> row =
+        Eigen::Map<const RowMatrix<std::uint8_t>>(img.pixels.data(), 1, m.model.num_features());
+    const RowMatrix<Scalar> p = m.model.predict_proba(m.preprocessor.transform(row));
+    Index best = 0;
+    p.row(0).maxCoeff(&best);
+    const auto& names = m.metadata.class_names;
+    std::printf("%s: predicted class %s (probability %.4f)\n", path.c_str(),
+                names[static_cast<std::size_t>(best)].c_str(), static_cast<double>(p(0, best)));
+    for (Index c = 0; c < p.cols(); ++c)
+        std::printf("  %-3s %.4f\n", names[static_cast<std::size_t>(c)].c_str(), static_cast<double>(p(0, c)));
+    return 0;
+}
+
+int evaluate_test_set(const logreg::io::LoadedModel<Scalar>& m, const std::string& dir) {
+    using namespace logreg;
+    const auto test = io::load_mnist(dir, io::MnistSplit::test);
+    const Evaluation ev = evaluate(m.model, test, m.preprocessor);
+    const ClassificationReport cls = classification_report(ev.predictions, ev.labels, static_cast<int>(m.model.num_classes()));
+    std::printf("test accuracy %.4f  test loss %.4f  (%lld images)\n", ev.accuracy, ev.loss,
+                static_cast<long long>(test.size()));
+    examples::print_classification(std::cout, cls, m.metadata.class_names);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string model_path, image, data = logreg::io::default_mnist_dir();
+    CLI::App app{"Evaluate a logreg model on the MNIST test set, or classify one 28x28 image"};
+    app.add_option("--model", model_path, "model file written by mnist_train --save")->required();
+    app.add_option("--data", data, "MNIST folder (default: $LOGREG_MNIST_DIR, then ./data/mnist)");
+    app.add_option("--image", image, "classify this 28x28 grayscale PGM or PNG instead of the test set");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        examples::print_build_info(std::cout, 1);
+        const auto m = logreg::io::load_model<Scalar>(model_path);
+        std::cout << "model: " << model_path << " (" << m.model.num_features() << " features, "
+                  << m.model.num_classes() << " classes, normalization " << logreg::to_string(m.preprocessor.kind())
+                  << ")\n";
+        return image.empty() ? evaluate_test_set(m, data) : classify_image(m, image);
+    } catch (const logreg::Error& e) {
+        std::cerr << "mnist_eval: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "mnist_eval: unexpected error: " << e.what() << "\n";
+        return 2;
+    }
+}

@@ -1,0 +1,274 @@
+// mnist_train: trains softmax regression on MNIST, reports test accuracy, and saves
+// the model, a metrics JSON and an HTML report. The library does the work; this
+// program parses options and prints.
+#include "common/console.hpp"
+
+#include <logreg/io/atomic_file.hpp>
+#include <logreg/io/mnist.hpp>
+#include <logreg/io/report.hpp>
+#include <logreg/io/safetensors.hpp>
+#include <logreg/logreg.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <string>
+
+namespace {
+
+using Scalar = float;
+
+struct Options {
+    std::string data = logreg::io::default_mnist_dir();
+    int epochs = 10;
+    long long batch_size = 64;
+    double lr = 0.1;
+    double momentum = 0.0;
+    bool nesterov = false;
+    double weight_decay = 0.0;
+    std::string schedule = "constant";
+    std::string init = "uniform";
+    std::string normalize = "unit";
+    double val_split = 0.0;
+    unsigned long long seed = 0;
+    int threads = 1;
+    std::string save, report, metrics_json;
+    bool quiet = false;
+};
+
+/// A one-line progress bar redrawn in place (only when stdout is a terminal).
+class ProgressBar {
+public:
+    explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+
+    void update(const logreg::BatchRecord& b) {
+        if (!enabled_) return;
+        const auto now = Clock::now();
+        if (b.batch == 0) epoch_start_ = now;
+        const bool last = b.batch + 1 == b.batches_in_epoch;
+        if (!last && std::chrono::duration<double>(now - last_draw_).count() < 0.1) return;
+        last_draw_ = now;
+        const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
+        const double rate = elapsed > 0 ? static_cast<double>(b.samples_done) / elapsed : 0.0;
+        const double frac = static_cast<double>(b.batch + 1) / static_cast<double>(b.batches_in_epoch);
+        const int width = 30, filled = static_cast<int>(frac * width);
+        std::printf("\repoch %d [%s%s] %lld/%lld  loss %.4f  %.0f samples/s  ETA %.1fs   ", b.epoch,
+                    std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                    std::string(static_cast<std::size_t>(width - filled), '.').c_str(),
+                    static_cast<long long>(b.batch + 1), static_cast<long long>(b.batches_in_epoch), b.loss, rate,
+                    frac > 0 ? elapsed / frac - elapsed : 0.0);
+        std::fflush(stdout);
+    }
+    void end_epoch() {
+        if (enabled_) std::printf("\r%120s\r", "");
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    bool enabled_;
+    Clock::time_point epoch_start_{}, last_draw_{};
+};
+
+nlohmann::json options_json(const Options& o) {
+    nlohmann::json j;
+    j["data"] = o.data;
+    j["epochs"] = o.epochs;
+    j["batch_size"] = o.batch_size;
+    j["lr"] = o.lr;
+    j["momentum"] = o.momentum;
+    j["nesterov"] = o.nesterov;
+    j["weight_decay"] = o.weight_decay;
+    j["schedule"] = o.schedule;
+    j["init"] = o.init;
+    j["normalize"] = o.normalize;
+    j["val_split"] = o.val_split;
+    j["seed"] = o.seed;
+    j["threads"] = o.threads;
+    j["scalar"] = "float32";
+    return j;
+}
+
+/// JSON has no NaN: missing validation values become null.
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+int run(const Options& o) {
+    using namespace logreg;
+    examples::print_build_info(std::cout, o.threads);
+
+    const auto train = io::load_mnist(o.data, io::MnistSplit::train);
+    const auto test = io::load_mnist(o.data, io::MnistSplit::test);
+    if (!o.quiet)
+        std::cout << "data: " << o.data << " (" << train.size() << " train, " << test.size() << " test images)\n";
+
+    TrainOptions topt;
+    topt.epochs = o.epochs;
+    topt.batch_size = o.batch_size;
+    topt.seed = o.seed;
+    topt.threads = o.threads;
+    topt.validation_fraction = o.val_split;
+    topt.sgd.lr = o.lr;
+    topt.sgd.momentum = o.momentum;
+    topt.sgd.nesterov = o.nesterov;
+    topt.sgd.weight_decay = o.weight_decay;
+    topt.schedule.kind = parse_schedule_kind(o.schedule);
+    topt.schedule.step_size = std::max(1, o.epochs / 3);  // step: decay 10x at 1/3 and 2/3 of the run
+    topt.schedule.gamma = topt.schedule.kind == Schedule::Kind::exponential ? 0.8 : 0.1;
+    topt.schedule.t_max = std::max(1, o.epochs);
+    topt.validate();
+
+    // The split is made here (not inside fit) so that standardization sees the training part only.
+    const Split split = o.val_split > 0 ? train_validation_split(train.size(), o.val_split, o.seed)
+                                        : Split{iota(train.size()), IndexVector()};
+    const Normalization norm = parse_normalization(o.normalize);
+    const Preprocessor<Scalar> pre = norm == Normalization::standard
+                                         ? Preprocessor<Scalar>::standard(train, split.train)
+                                         : norm == Normalization::unit ? Preprocessor<Scalar>::unit(784)
+                                                                       : Preprocessor<Scalar>::identity(784);
+
+    Trainer<Scalar> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt);
+    ProgressBar bar(!o.quiet && isatty(STDOUT_FILENO));
+    Callbacks cb;
+    cb.on_batch = [&](const BatchRecord& b) {
+        bar.update(b);
+        return true;
+    };
+    cb.on_epoch = [&](const EpochRecord& e) {
+        bar.end_epoch();
+        if (!o.quiet) {
+            std::printf("epoch %3d  train loss %.4f", e.epoch, e.train_loss);
+            if (std::isfinite(e.val_loss)) std::printf("  val loss %.4f  val acc %.4f", e.val_loss, e.val_accuracy);
+            std::printf("  lr %.4g  %.3fs\n", e.lr, e.seconds);
+            std::fflush(stdout);
+        }
+        return true;
+    };
+    trainer.set_callbacks(cb);
+    const TrainReport report = trainer.fit_rows(train, split.train, o.val_split > 0 ? &train : nullptr,
+                                                o.val_split > 0 ? &split.validation : nullptr, pre);
+    if (report.reason == StopReason::diverged) {
+        std::cerr << "mnist_train: error: " << report.message << "\n";
+        return 3;
+    }
+    double train_seconds = 0;
+    for (const auto& e : report.history) train_seconds += e.seconds;
+
+    const Evaluation ev = evaluate(trainer.model(), test, pre);
+    const ClassificationReport cls = classification_report(ev.predictions, ev.labels, 10);
+    std::printf("test accuracy %.4f  test loss %.4f  (%zu epochs, %.2fs training, %.1f ms/epoch)\n", ev.accuracy,
+                ev.loss, report.history.size(), train_seconds,
+                1000 * train_seconds / static_cast<double>(std::max<std::size_t>(1, report.history.size())));
+    if (!o.quiet) examples::print_classification(std::cout, cls, examples::digit_names());
+    if (report.reason != StopReason::max_epochs) std::cout << report.message << "\n";
+
+    if (!o.save.empty()) {
+        io::ModelMetadata meta;
+        meta.class_names = examples::digit_names();
+        meta.extra["dataset"] = "MNIST";
+        meta.extra["test_accuracy"] = std::to_string(ev.accuracy);
+        meta.extra["training_options"] = options_json(o).dump();
+        io::save_model(o.save, trainer.model(), pre, meta);
+        std::cout << "model saved to " << o.save << "\n";
+    }
+    if (!o.metrics_json.empty()) {
+        nlohmann::json j;
+        j["test_accuracy"] = ev.accuracy;
+        j["test_loss"] = ev.loss;
+        j["train_seconds"] = train_seconds;
+        j["stop_reason"] = to_string(report.reason);
+        j["options"] = options_json(o);
+        j["epochs"] = nlohmann::json::array();
+        for (const auto& e : report.history) {
+            nlohmann::json row;
+            row["epoch"] = e.epoch;
+            row["train_loss"] = e.train_loss;
+            row["val_loss"] = number_or_null(e.val_loss);
+            row["val_accuracy"] = number_or_null(e.val_accuracy);
+            row["lr"] = e.lr;
+            row["seconds"] = e.seconds;
+            j["epochs"].push_back(row);
+        }
+        nlohmann::json per_class = nlohmann::json::array();
+        for (const auto& s : cls.classes) {
+            nlohmann::json row;
+            row["precision"] = s.precision;
+            row["recall"] = s.recall;
+            row["f1"] = s.f1;
+            row["support"] = s.support;
+            per_class.push_back(row);
+        }
+        j["per_class"] = per_class;
+        io::write_file_atomically(o.metrics_json, [&](std::ostream& out) { out << j.dump(2) << "\n"; });
+        std::cout << "metrics written to " << o.metrics_json << "\n";
+    }
+    if (!o.report.empty()) {
+        io::ReportData rd;
+        rd.title = "logreg on MNIST";
+        rd.batch_losses = report.batch_losses;
+        rd.epochs = report.history;
+        rd.confusion = cls.confusion;
+        rd.class_names = examples::digit_names();
+        rd.test_accuracy = ev.accuracy;
+        rd.test_loss = ev.loss;
+        const RowMatrix<Scalar> probabilities = trainer.model().predict_proba(pre.transform(test.features()));
+        rd.samples = io::pick_samples(test.features(), 28, 28, ev.labels, ev.predictions, probabilities, 24, 24);
+        const nlohmann::json settings = options_json(o);  // items() refers into it: keep it alive
+        for (const auto& [key, value] : settings.items()) rd.settings[key] = value.dump();
+        rd.settings["train_seconds"] = std::to_string(train_seconds);
+        io::write_html_report(o.report, rd);
+        std::cout << "report written to " << o.report << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"Train multinomial logistic regression (softmax regression) on MNIST with logreg"};
+    app.add_option("--data", o.data, "MNIST folder (default: $LOGREG_MNIST_DIR, then ./data/mnist)");
+    app.add_option("--epochs", o.epochs, "epochs to train")->check(CLI::Range(1, 100000))->capture_default_str();
+    app.add_option("--batch-size", o.batch_size, "samples per mini-batch")
+        ->check(CLI::Range(1LL, 1LL << 30))
+        ->capture_default_str();
+    app.add_option("--lr", o.lr, "learning rate (> 0)")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--momentum", o.momentum, "SGD momentum in [0, 1)")->check(CLI::Range(0.0, 0.999999))
+        ->capture_default_str();
+    app.add_flag("--nesterov", o.nesterov, "Nesterov momentum (needs --momentum > 0)");
+    app.add_option("--weight-decay", o.weight_decay, "L2 weight decay (>= 0)")->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--schedule", o.schedule, "learning-rate schedule")
+        ->check(CLI::IsMember({"constant", "step", "exp", "cosine"}))
+        ->capture_default_str();
+    app.add_option("--init", o.init, "initial weights")->check(CLI::IsMember({"zeros", "uniform"}))
+        ->capture_default_str();
+    app.add_option("--normalize", o.normalize, "unit: pixels/255; standard: per-pixel mean/std of the train part")
+        ->check(CLI::IsMember({"unit", "standard"}))
+        ->capture_default_str();
+    app.add_option("--val-split", o.val_split, "fraction of the training set held out for validation, in [0, 1)")
+        ->check(CLI::Range(0.0, 0.99))
+        ->capture_default_str();
+    app.add_option("--seed", o.seed, "seed for initialisation, shuffling and the split")->capture_default_str();
+    app.add_option("--threads", o.threads, "threads used for training")->check(CLI::Range(1, 1024))
+        ->capture_default_str();
+    app.add_option("--save", o.save, "write the trained model (safetensors) to FILE");
+    app.add_option("--report", o.report, "write an HTML report with plots and sample digits to FILE");
+    app.add_option("--metrics-json", o.metrics_json, "write a JSON summary of the run to FILE");
+    app.add_flag("--quiet", o.quiet, "print only the final accuracy line");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return run(o);
+    } catch (const logreg::Error& e) {
+        std::cerr << "mnist_train: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "mnist_train: unexpected error: " << e.what() << "\n";
+        return 2;
+    }
+}
