@@ -29,11 +29,11 @@ struct Options {
     std::string data = logreg::io::default_mnist_dir();
     int epochs = 10;
     long long batch_size = 64;
-    double lr = 0.1;
+    double lr = 0.5;  // with the cosine schedule: 92.5-92.6% on 4 seeds (see docs/mnist.md)
     double momentum = 0.0;
     bool nesterov = false;
     double weight_decay = 0.0;
-    std::string schedule = "constant";
+    std::string schedule = "cosine";
     std::string init = "uniform";
     std::string normalize = "unit";
     double val_split = 0.0;

@@ -1,0 +1,61 @@
+// Writes broken inputs for the programs' bad-input tests into OUT:
+//   truncated/  real MNIST train images cut in half (or a synthetic short file without MNIST)
+//   corrupt/    train images whose magic number is wrong
+//   corrupt.safetensors  a model file whose header length points past the end
+//   not-an-image.png     text with a .png name
+// Label files are valid, so the images are what fails.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+void write(const fs::path& p, const std::vector<unsigned char>& bytes) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+std::vector<unsigned char> be32(std::uint32_t v) {
+    return {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16), static_cast<unsigned char>(v >> 8),
+            static_cast<unsigned char>(v)};
+}
+std::vector<unsigned char> cat(std::initializer_list<std::vector<unsigned char>> parts) {
+    std::vector<unsigned char> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::cerr << "usage: make_bad_inputs OUT [MNIST_DIR]\n";
+        return 2;
+    }
+    const fs::path out = argv[1];
+    fs::create_directories(out / "truncated");
+    fs::create_directories(out / "corrupt");
+    const std::uint32_t n = 60000;
+    const auto labels = cat({be32(0x801), be32(n), std::vector<unsigned char>(n, 0)});
+    write(out / "truncated" / "train-labels-idx1-ubyte", labels);
+    write(out / "corrupt" / "train-labels-idx1-ubyte", labels);
+
+    const fs::path real = argc > 2 ? fs::path(argv[2]) / "train-images-idx3-ubyte.gz" : fs::path();
+    if (!real.empty() && fs::exists(real)) {
+        std::ifstream in(real, std::ios::binary);
+        std::vector<unsigned char> gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        gz.resize(gz.size() / 2);
+        write(out / "truncated" / "train-images-idx3-ubyte.gz", gz);
+    } else {
+        write(out / "truncated" / "train-images-idx3-ubyte", cat({be32(0x803), be32(n), be32(28), be32(28), {1, 2, 3}}));
+    }
+    write(out / "corrupt" / "train-images-idx3-ubyte", cat({be32(0x999), be32(1), be32(28), be32(28)}));
+    // safetensors: header length 2^40, file of 12 bytes.
+    write(out / "corrupt.safetensors", {0, 0, 0, 0, 0, 1, 0, 0, '{', '}', ' ', ' '});
+    std::ofstream(out / "not-an-image.png") << "this is not a PNG\n";
+    std::cout << "bad inputs written to " << out << "\n";
+    return 0;
+}
