@@ -35,8 +35,8 @@ namespace logreg::io {
 
 /// An IDX array: its dimensions and its elements as raw bytes (big-endian for multi-byte types).
 struct IdxArray {
-    std::vector<std::uint32_t> dims;
-    std::vector<std::uint8_t> data;
+    std::vector<std::uint32_t> dims;  ///< sizes, outermost first (as in the header)
+    std::vector<std::uint8_t> data;   ///< product(dims) elements, row-major, as stored in the file
 };
 
 /// Largest element payload the reader accepts (4 GiB): far above MNIST (47 MB), far below a corrupt header.
@@ -206,6 +206,9 @@ private:
                 if (zs_.avail_in == 0 && file_eof_)
                     throw FormatError(cat(path_, ": the gzip stream is truncated (it ends after ", decompressed_,
                                           " decompressed bytes; the file may be an incomplete download)"));
+                if (zs_.avail_in != 0)  // cannot happen with room for output; never spin on it
+                    throw FormatError(cat(path_, ": corrupt gzip data after ", decompressed_,
+                                          " decompressed bytes: zlib made no progress"));
             } else if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
                 throw FormatError(cat(path_, ": corrupt gzip data after ", decompressed_,
                                       " decompressed bytes: ", zs_.msg ? zs_.msg : "invalid deflate stream"));
@@ -398,7 +401,7 @@ inline IdxArray read_idx(const std::string& path, std::uint8_t expected_type = 0
         throw InvalidParameter(logreg::detail::cat("read_idx: expected_type ", detail::hex8(expected_type),
                                                    " is not an IDX type code (0x08, 0x09, 0x0b-0x0e)"));
     IdxArray a;
-    IdxHeader h = detail::read_idx_into(path, detail::IdxKind::any, expected_type, a.data);
+    detail::IdxHeader h = detail::read_idx_into(path, detail::IdxKind::any, expected_type, a.data);
     a.dims = std::move(h.dims);
     return a;
 }

@@ -41,8 +41,8 @@ inline std::string default_mnist_dir() {
 
 /// Paths of the image and label file of one split.
 struct MnistFiles {
-    std::string images;
-    std::string labels;
+    std::string images;  ///< the idx3 image file
+    std::string labels;  ///< the idx1 label file
 };
 
 namespace detail {
@@ -82,7 +82,8 @@ inline MnistFiles find_mnist_files(const std::string& dir, MnistSplit split) {
     if (files.images.empty() || files.labels.empty()) {
         std::string missing;
         if (files.images.empty()) missing += prefix + "-images-idx3-ubyte[.gz]";
-        if (files.labels.empty()) missing += std::string(missing.empty() ? "" : " and ") + prefix + "-labels-idx1-ubyte[.gz]";
+        if (files.labels.empty())
+            missing += std::string(missing.empty() ? "" : " and ") + prefix + "-labels-idx1-ubyte[.gz]";
         throw IoError(cat("MNIST ", to_string(split), " files not found in '", dir, "': missing ", missing,
                           " (the names ", prefix, "-images.idx3-ubyte[.gz] / ", prefix,
                           "-labels.idx1-ubyte[.gz] are accepted too). ", detail::mnist_download_hint(dir)));
@@ -96,8 +97,8 @@ inline Dataset<std::uint8_t> load_mnist(const std::string& dir, MnistSplit split
     const MnistFiles files = find_mnist_files(dir, split);
     RowMatrix<std::uint8_t> images = read_idx_images(files.images);
     if (images.cols() != mnist_num_features)
-        throw FormatError(cat(files.images, ": images have ", images.cols(), " pixels each; MNIST images are 28x28 = ",
-                              mnist_num_features));
+        throw FormatError(cat(files.images, ": images have ", images.cols(),
+                              " pixels each; MNIST images are 28x28 = ", mnist_num_features));
     LabelVector labels = read_idx_labels(files.labels, mnist_num_classes);
     if (images.rows() != labels.size())
         throw FormatError(cat("MNIST ", to_string(split), ": ", files.images, " holds ", images.rows(),

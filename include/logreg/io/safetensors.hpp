@@ -244,8 +244,9 @@ public:
     /// The tensor's raw little-endian bytes (info(name).end - info(name).begin of them).
     const unsigned char* data(const std::string& name) const { return bytes_.data() + data_start_ + info(name).begin; }
 
-    /// The tensor's elements in C order, converted to T. Works for the float and integer dtypes;
-    /// FormatError for the others (F16, BF16, F8_*, BOOL).
+    /// The tensor's elements in C order, converted to T with static_cast (so float data read as an
+    /// integer T must be in T's range). Works for the float and integer dtypes; FormatError for
+    /// the others (F16, BF16, F8_*, BOOL).
     template <typename T>
     std::vector<T> values(const std::string& name) const {
         static_assert(std::is_arithmetic_v<T>, "SafetensorsFile::values: T must be an arithmetic type");
