@@ -37,7 +37,24 @@ int classify_image(const logreg::io::LoadedModel<Scalar>& m, const std::string& 
     return 0;
 }
 
-int evaluate_test_set(const logreg::io::LoadedModel<Scalar>& m, const std::string& dir) {
+/// Writes the test inputs, labels and the C++ predictions and probabilities (safetensors), so an
+/// independent reader (tests/safetensors/read_with_numpy.py) can check them against the model file.
+void write_predictions(const std::string& path, const logreg::io::LoadedModel<Scalar>& m,
+                       const logreg::Dataset<std::uint8_t>& test, const logreg::Evaluation& ev) {
+    using namespace logreg;
+    io::SafetensorsWriter w;
+    w.add("inputs", test.features());
+    w.add("labels", ev.labels);
+    w.add("predictions", ev.predictions);
+    const RowMatrix<Scalar> p = m.model.predict_proba(m.preprocessor.transform(test.features()));
+    w.add("probabilities", p);
+    w.set_metadata("model", "mnist_eval predictions on the MNIST test set");
+    w.save(path);
+    std::cout << "predictions written to " << path << "\n";
+}
+
+int evaluate_test_set(const logreg::io::LoadedModel<Scalar>& m, const std::string& dir,
+                      const std::string& predictions_path) {
     using namespace logreg;
     const auto test = io::load_mnist(dir, io::MnistSplit::test);
     const Evaluation ev = evaluate(m.model, test, m.preprocessor);
@@ -45,17 +62,20 @@ int evaluate_test_set(const logreg::io::LoadedModel<Scalar>& m, const std::strin
     std::printf("test accuracy %.4f  test loss %.4f  (%lld images)\n", ev.accuracy, ev.loss,
                 static_cast<long long>(test.size()));
     examples::print_classification(std::cout, cls, m.metadata.class_names);
+    if (!predictions_path.empty()) write_predictions(predictions_path, m, test, ev);
     return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string model_path, image, data = logreg::io::default_mnist_dir();
+    std::string model_path, image, predictions, data = logreg::io::default_mnist_dir();
     CLI::App app{"Evaluate a logreg model on the MNIST test set, or classify one 28x28 image"};
     app.add_option("--model", model_path, "model file written by mnist_train --save")->required();
     app.add_option("--data", data, "MNIST folder (default: $LOGREG_MNIST_DIR, then ./data/mnist)");
     app.add_option("--image", image, "classify this 28x28 grayscale PGM or PNG instead of the test set");
+    app.add_option("--predictions", predictions,
+                   "also write test inputs, labels, predictions and probabilities to FILE (safetensors)");
     CLI11_PARSE(app, argc, argv);
     try {
         examples::print_build_info(std::cout, 1);
@@ -63,7 +83,7 @@ int main(int argc, char** argv) {
         std::cout << "model: " << model_path << " (" << m.model.num_features() << " features, "
                   << m.model.num_classes() << " classes, normalization " << logreg::to_string(m.preprocessor.kind())
                   << ")\n";
-        return image.empty() ? evaluate_test_set(m, data) : classify_image(m, image);
+        return image.empty() ? evaluate_test_set(m, data, predictions) : classify_image(m, image);
     } catch (const logreg::Error& e) {
         std::cerr << "mnist_eval: error: " << e.what() << "\n";
         return 2;

@@ -30,8 +30,17 @@ logreg_program_test(mnist_train_defaults_reach_92 MNIST EXPECT success
 set_tests_properties(mnist_train_defaults_reach_92 PROPERTIES FIXTURES_SETUP mnist_model)
 
 logreg_program_test(mnist_eval_test_set MNIST EXPECT success MATCH "test accuracy 0\\.9[2-9]"
-  COMMAND $<TARGET_FILE:mnist_eval> --model ${work}/defaults.safetensors)
-set_tests_properties(mnist_eval_test_set PROPERTIES FIXTURES_REQUIRED mnist_model)
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${work}/defaults.safetensors --predictions ${work}/predictions.safetensors)
+set_tests_properties(mnist_eval_test_set PROPERTIES FIXTURES_REQUIRED mnist_model FIXTURES_SETUP mnist_predictions)
+
+# The saved model read by Python + NumPy alone predicts the MNIST test set exactly as C++ did.
+find_program(LOGREG_NUMPY_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(LOGREG_NUMPY_PYTHON)
+  add_test(NAME mnist_model_read_by_numpy
+    COMMAND ${LOGREG_NUMPY_PYTHON} ${PROJECT_SOURCE_DIR}/tests/safetensors/read_with_numpy.py
+            ${work}/defaults.safetensors ${work}/predictions.safetensors)
+  set_tests_properties(mnist_model_read_by_numpy PROPERTIES FIXTURES_REQUIRED mnist_predictions SKIP_RETURN_CODE 77)
+endif()
 
 # One test digit written as PGM and as PNG (the first MNIST test image is a 7).
 add_executable(mnist_digit_to_image tools/mnist_digit_to_image.cpp)
