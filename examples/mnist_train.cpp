@@ -36,7 +36,7 @@ struct Options {
     std::string schedule = "cosine";
     std::string init = "uniform";
     std::string normalize = "unit";
-    double val_split = 0.0;
+    double val_split = 0.1;
     unsigned long long seed = 0;
     int threads = 1;
     std::string save, report, metrics_json;
