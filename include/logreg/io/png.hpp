@@ -76,8 +76,8 @@ namespace detail {
 
 inline std::size_t checked_image_size(int width, int height, int channels, const char* what) {
     if (width < 1 || height < 1)
-        throw InvalidParameter(logreg::detail::cat(what, ": the image is ", width, " x ", height,
-                                                   "; both sides must be >= 1"));
+        throw InvalidParameter(
+            logreg::detail::cat(what, ": the image is ", width, " x ", height, "; both sides must be >= 1"));
     if (channels < 1 || channels > 4)
         throw InvalidParameter(logreg::detail::cat(what, ": 'channels' is ", channels,
                                                    "; it must be 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)"));
@@ -118,8 +118,8 @@ inline std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int widt
     if (pixels == nullptr) throw InvalidParameter("encode_png: 'pixels' is null");
     std::vector<std::uint8_t> out;
     detail::PngSink sink{&out, false};
-    const int ok = stbi_write_png_to_func(&detail::append_png_bytes, &sink, width, height, channels, pixels,
-                                          width * channels);
+    const int ok =
+        stbi_write_png_to_func(&detail::append_png_bytes, &sink, width, height, channels, pixels, width * channels);
     if (sink.failed) throw std::bad_alloc();
     if (ok == 0 || out.empty())
         throw Error(logreg::detail::cat("encode_png: stb_image_write failed on a ", width, " x ", height, " x ",
@@ -143,8 +143,8 @@ inline std::vector<std::uint8_t> upscale_nearest(const std::vector<std::uint8_t>
                                                  int channels, int factor) {
     const std::size_t expected = detail::checked_image_size(width, height, channels, "upscale_nearest");
     if (pixels.size() != expected)
-        throw ShapeError(logreg::detail::cat("upscale_nearest: ", pixels.size(), " bytes for a ", width, " x ",
-                                             height, " x ", channels, " image (", expected, " expected)"));
+        throw ShapeError(logreg::detail::cat("upscale_nearest: ", pixels.size(), " bytes for a ", width, " x ", height,
+                                             " x ", channels, " image (", expected, " expected)"));
     if (factor < 1 || factor > 64)
         throw InvalidParameter(logreg::detail::cat("upscale_nearest: 'factor' is ", factor, "; it must be in [1, 64]"));
     const auto w = static_cast<std::size_t>(width), h = static_cast<std::size_t>(height);
