@@ -1,0 +1,17 @@
+# mnist_experiments: a grid of training settings on MNIST -> a Markdown table (docs/guide.md).
+# Included by examples/CMakeLists.txt after the MNIST programs, so CLI11 and logreg::io are there.
+add_executable(mnist_experiments ${CMAKE_CURRENT_LIST_DIR}/mnist_experiments.cpp)
+target_link_libraries(mnist_experiments PRIVATE logreg::io CLI11::CLI11 logreg_warnings)
+
+if(LOGREG_BUILD_TESTS)
+  # The CI's short mode: two settings, one epoch each; skipped (with the reason) without MNIST.
+  set(logreg_experiments_table ${CMAKE_CURRENT_BINARY_DIR}/experiments-quick.md)
+  add_test(NAME mnist_experiments_quick
+    COMMAND ${CMAKE_COMMAND}
+      "-DCOMMAND=$<TARGET_FILE:mnist_experiments>|--quick|--output|${logreg_experiments_table}"
+      -DEXPECT=success -DNEEDS_MNIST=ON
+      "-DMATCH=\\| lr \\| batch \\|.*\\| 0\\.001 \\| 64 \\| unit \\|.*table written to"
+      -P ${PROJECT_SOURCE_DIR}/cmake/expect_run.cmake)
+  set_tests_properties(mnist_experiments_quick PROPERTIES
+    SKIP_REGULAR_EXPRESSION "skipped: LOGREG_MNIST_DIR" TIMEOUT 300)
+endif()
