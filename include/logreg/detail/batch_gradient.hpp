@@ -1,14 +1,20 @@
 // logreg/detail/batch_gradient.hpp - the hot path: gradient of the mean loss over one mini-batch.
 //
-// For a batch of row indices into a data set it gathers and preprocesses the rows
-// (converting uint8 features as it goes), computes logits, the fused softmax
-// cross-entropy gradient and dW = dZ^T X, db = colsum(dZ). With several threads
-// each takes a contiguous slice of the batch into its own buffers and the partial
-// gradients are added in slice order. All buffers are sized by reserve(), so a
+// For a batch of row indices into a data set, each thread takes a contiguous slice of the
+// batch and walks it in blocks of `block_rows` rows. For every block it
+//   1. gathers and preprocesses the rows (uint8 -> Scalar) into a small buffer that stays in L1,
+//   2. computes the logits with the register-blocked kernel (kernels.hpp),
+//   3. turns them into the unnormalised softmax cross-entropy gradient (CrossEntropy::accumulate,
+//      the one definition of the loss), and
+//   4. adds dZ^T X and colsum(dZ) into the slice's gradient while the block is still in cache.
+// So the batch is never materialised as floats and X is read from memory once. The partial
+// gradients are added in slice order (bitwise reproducible for a fixed thread count) and
+// divided once by the batch's total weight. All buffers are sized by reserve(), so a
 // steady-state step does not touch the heap.
 #pragma once
 
 #include <logreg/cross_entropy.hpp>
+#include <logreg/detail/kernels.hpp>
 #include <logreg/detail/thread_pool.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/preprocess.hpp>
@@ -23,6 +29,10 @@ namespace logreg::detail {
 template <typename Scalar>
 class BatchGradient {
 public:
+    /// Rows per block: a block of x (16 x 784 floats = 50 KB) and its logits stay in L1/L2
+    /// between the forward and the backward pass, and dW is streamed once per 16 rows.
+    static constexpr Index block_rows = 16;
+
     /// Sizes every buffer for batches of up to `max_batch` rows; allocation happens here only.
     void reserve(Index max_batch, Index features, Index classes, int threads) {
         if (max_batch == max_batch_ && features == features_ && classes == classes_ &&
@@ -33,11 +43,12 @@ public:
         classes_ = classes;
         slices_.assign(static_cast<std::size_t>(threads), Slice{});
         const Index per = (max_batch + threads - 1) / threads;
+        const Index block = std::min(per, block_rows);
         for (auto& s : slices_) {
-            s.x.resize(per, features);
-            s.z.resize(per, classes);
-            s.labels.resize(per);
-            s.weights.resize(per);
+            s.x.resize(block, features);
+            s.z.resize(block, classes);
+            s.labels.resize(block);
+            s.weights.resize(block);
             s.grad.resize(classes, features);
         }
         total_.resize(classes, features);
@@ -102,23 +113,38 @@ private:
             const Index n = std::min(count, begin + per) - begin;
             s.rows = n;
             s.sums = LossSums{};
-            if (n == 0) {
-                s.grad.set_zero();
-                return;
-            }
-            const Index* r = rows + begin;
-            auto x = s.x.topRows(n);
-            auto z = s.z.topRows(n);
-            pre->gather(*features, r, n, x);
-            for (Index i = 0; i < n; ++i) s.labels[i] = (*labels)[r[i]];
+            s.grad.set_zero();
             const bool weighted = weights->size() != 0;
-            if (weighted)
-                for (Index i = 0; i < n; ++i) s.weights[i] = (*weights)[r[i]];
-            z.noalias() = x * model->weight().transpose();
-            z.rowwise() += model->bias().transpose();
-            s.sums = loss->accumulate(z, s.labels.data(), weighted ? s.weights.data() : nullptr);
-            s.grad.weight.noalias() = z.transpose() * x;
-            s.grad.bias.noalias() = z.colwise().sum().transpose();
+            const Index d = features->cols(), c = model->num_classes();
+            kernels::prefetch_rows(features->data(), d, rows + begin, std::min(block_rows, n));
+            for (Index b0 = 0; b0 < n; b0 += block_rows) {
+                const Index nb = std::min(block_rows, n - b0);
+                const Index* r = rows + begin + b0;
+                kernels::gather_rows(features->data(), d, r, nb, d, pre->offset().data(), pre->scale().data(),
+                                     s.x.data());
+                for (Index i = 0; i < nb; ++i) s.labels[i] = (*labels)[r[i]];
+                if (weighted)
+                    for (Index i = 0; i < nb; ++i) s.weights[i] = (*weights)[r[i]];
+                // Logits a few rows at a time, each time starting to load a few rows of the next
+                // block: spread out, the prefetches overlap the arithmetic instead of queueing up
+                // behind the CPU's limited number of outstanding cache misses.
+                const Index* next = r + nb;
+                Index prefetched = 0, next_count = std::min(block_rows, n - b0 - nb);
+                for (Index r0 = 0; r0 < nb; r0 += kernels::forward_rows) {
+                    const Index tile = std::min<Index>(kernels::forward_rows, nb - r0);
+                    const Index p = std::min(tile, next_count - prefetched);
+                    kernels::prefetch_rows(features->data(), d, next + prefetched, p);
+                    prefetched += p;
+                    kernels::logits(s.x.data() + r0 * d, d, tile, model->weight().data(), d, c, d,
+                                    model->bias().data(), s.z.data() + r0 * c, c);
+                }
+                kernels::prefetch_rows(features->data(), d, next + prefetched, next_count - prefetched);
+                auto z = s.z.topRows(nb);
+                s.sums += loss->accumulate(z, s.labels.data(), weighted ? s.weights.data() : nullptr);
+                kernels::add_weight_gradient(s.x.data(), d, nb, s.z.data(), c, c, s.grad.weight.data(), d, d);
+                for (Index i = 0; i < nb; ++i)
+                    for (Index k = 0; k < c; ++k) s.grad.bias[k] += s.z(i, k);
+            }
         }
     };
 

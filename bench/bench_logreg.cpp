@@ -1,0 +1,356 @@
+// bench_logreg: Google Benchmark of the training step, kernel by kernel, each fast path
+// beside a textbook Eigen reference (Z = X W^T + b, softmax, G = (P - Y)/B, dW = G^T X),
+// so that every speed-up is a measured ratio. Shapes are MNIST's: 784 features, 10 classes,
+// 60000 uint8 samples. LOGREG_BENCH_SMALL=1 shrinks the data set to 2048 rows (the CTest
+// smoke run checks that the code runs, not how fast).
+//
+// Counters: items_per_second = samples/s, FLOP/s = useful multiply-adds x 2 per second,
+// bytes_per_second (epochs) = uint8 feature bytes read per second.
+#include <logreg/detail/kernels.hpp>
+#include <logreg/logreg.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+
+namespace {
+
+using logreg::Index;
+template <typename T>
+using RowMatrix = logreg::RowMatrix<T>;
+
+constexpr Index kFeatures = 784;
+constexpr Index kClasses = 10;
+
+Index dataset_rows() {
+    const char* small = std::getenv("LOGREG_BENCH_SMALL");
+    return (small && *small && *small != '0') ? 2048 : 60000;
+}
+
+/// MNIST-shaped random data, built once: uint8 pixels and labels in [0, 10).
+const logreg::Dataset<std::uint8_t>& mnist_like() {
+    static const logreg::Dataset<std::uint8_t> data = [] {
+        std::mt19937_64 gen(42);
+        std::uniform_int_distribution<int> px(0, 255), label(0, kClasses - 1);
+        const Index n = dataset_rows();
+        RowMatrix<std::uint8_t> x(n, kFeatures);
+        for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<std::uint8_t>(px(gen));
+        logreg::LabelVector y(n);
+        for (Index i = 0; i < n; ++i) y[i] = label(gen);
+        return logreg::Dataset<std::uint8_t>(std::move(x), std::move(y), kClasses);
+    }();
+    return data;
+}
+
+template <typename T>
+RowMatrix<T> random_matrix(Index rows, Index cols, double scale, std::uint64_t seed) {
+    std::mt19937_64 gen(seed);
+    std::uniform_real_distribution<double> u(-scale, scale);
+    RowMatrix<T> m(rows, cols);
+    for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(u(gen));
+    return m;
+}
+
+logreg::LabelVector random_labels(Index n, std::uint64_t seed) {
+    std::mt19937_64 gen(seed);
+    std::uniform_int_distribution<int> u(0, kClasses - 1);
+    logreg::LabelVector y(n);
+    for (Index i = 0; i < n; ++i) y[i] = u(gen);
+    return y;
+}
+
+void set_rates(benchmark::State& state, Index samples_per_iter, double flops_per_iter) {
+    const auto iters = static_cast<double>(state.iterations());
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * samples_per_iter);
+    if (flops_per_iter > 0) state.counters["FLOP/s"] = benchmark::Counter(flops_per_iter * iters, benchmark::Counter::kIsRate);
+}
+
+double gemm_flops(Index b) { return 2.0 * static_cast<double>(b * kFeatures * kClasses); }
+
+// ---- textbook reference pieces ----
+
+template <typename T>
+void ref_logits(const RowMatrix<T>& x, const RowMatrix<T>& w, const logreg::Vector<T>& b, RowMatrix<T>& z) {
+    z.noalias() = x * w.transpose();
+    z.rowwise() += b.transpose();
+}
+
+/// Softmax, mean cross-entropy and G = (P - Y) / B, the way a textbook writes them.
+template <typename T>
+double ref_softmax_ce(RowMatrix<T>& z, const std::int32_t* y) {
+    const Index b = z.rows();
+    z.colwise() -= z.rowwise().maxCoeff();
+    z = z.array().exp().matrix();
+    z.array().colwise() /= z.rowwise().sum().array();
+    double loss = 0;
+    for (Index i = 0; i < b; ++i) loss -= std::log(static_cast<double>(z(i, y[i])));
+    for (Index i = 0; i < b; ++i) z(i, y[i]) -= T(1);
+    z /= static_cast<T>(b);
+    return loss / static_cast<double>(b);
+}
+
+/// One textbook SGD step on rows[0..b) of the uint8 data: gather + /255, Z, softmax-CE, dW, db, update.
+template <typename T>
+struct RefStep {
+    RowMatrix<T> w, x, z, dw;
+    logreg::Vector<T> bias, db;
+    logreg::LabelVector y;
+
+    explicit RefStep(Index max_batch)
+        : w(random_matrix<T>(kClasses, kFeatures, 0.03, 1)), x(max_batch, kFeatures), z(max_batch, kClasses),
+          dw(kClasses, kFeatures), bias(logreg::Vector<T>::Zero(kClasses)), db(kClasses), y(max_batch) {}
+
+    double step(const logreg::Dataset<std::uint8_t>& data, const Index* rows, Index b, T lr) {
+        if (x.rows() != b) {  // the short last batch of an epoch
+            x.resize(b, kFeatures);
+            z.resize(b, kClasses);
+            y.resize(b);
+        }
+        for (Index i = 0; i < b; ++i) {
+            x.row(i) = data.features().row(rows[i]).template cast<T>() / T(255);
+            y[i] = data.labels()[rows[i]];
+        }
+        ref_logits(x, w, bias, z);
+        const double loss = ref_softmax_ce(z, y.data());
+        dw.noalias() = z.transpose() * x;
+        db = z.colwise().sum().transpose();
+        w -= lr * dw;
+        bias -= lr * db;
+        return loss;
+    }
+};
+
+// ---- kernels: forward logits ----
+
+template <typename T>
+void BM_Logits_Fast(benchmark::State& state) {
+    const Index b = state.range(0);
+    const RowMatrix<T> x = random_matrix<T>(b, kFeatures, 1.0, 1), w = random_matrix<T>(kClasses, kFeatures, 0.1, 2);
+    const logreg::Vector<T> bias = random_matrix<T>(kClasses, 1, 0.1, 3);
+    RowMatrix<T> z(b, kClasses);
+    for (auto _ : state) {
+        logreg::detail::kernels::logits(x.data(), kFeatures, b, w.data(), kFeatures, kClasses, kFeatures, bias.data(),
+                                        z.data(), kClasses);
+        benchmark::DoNotOptimize(z.data());
+        benchmark::ClobberMemory();
+    }
+    set_rates(state, b, gemm_flops(b));
+}
+
+template <typename T>
+void BM_Logits_Ref(benchmark::State& state) {
+    const Index b = state.range(0);
+    const RowMatrix<T> x = random_matrix<T>(b, kFeatures, 1.0, 1), w = random_matrix<T>(kClasses, kFeatures, 0.1, 2);
+    const logreg::Vector<T> bias = random_matrix<T>(kClasses, 1, 0.1, 3);
+    RowMatrix<T> z(b, kClasses);
+    for (auto _ : state) {
+        ref_logits(x, w, bias, z);
+        benchmark::DoNotOptimize(z.data());
+        benchmark::ClobberMemory();
+    }
+    set_rates(state, b, gemm_flops(b));
+}
+
+// ---- kernels: softmax + cross-entropy with its gradient (both copy the logits in first) ----
+
+template <typename T>
+void BM_SoftmaxCE_Fast(benchmark::State& state) {
+    const Index b = state.range(0);
+    const RowMatrix<T> logits = random_matrix<T>(b, kClasses, 5.0, 4);
+    const logreg::LabelVector y = random_labels(b, 5);
+    const logreg::CrossEntropy<T> ce;
+    RowMatrix<T> z(b, kClasses);
+    for (auto _ : state) {
+        z = logits;
+        const logreg::LossSums s = ce.accumulate(z, y.data(), nullptr);
+        z *= static_cast<T>(1.0 / s.weight_sum);
+        benchmark::DoNotOptimize(s);
+        benchmark::DoNotOptimize(z.data());
+    }
+    set_rates(state, b, 0);
+}
+
+template <typename T>
+void BM_SoftmaxCE_Ref(benchmark::State& state) {
+    const Index b = state.range(0);
+    const RowMatrix<T> logits = random_matrix<T>(b, kClasses, 5.0, 4);
+    const logreg::LabelVector y = random_labels(b, 5);
+    RowMatrix<T> z(b, kClasses);
+    for (auto _ : state) {
+        z = logits;
+        benchmark::DoNotOptimize(ref_softmax_ce(z, y.data()));
+        benchmark::DoNotOptimize(z.data());
+    }
+    set_rates(state, b, 0);
+}
+
+// ---- kernels: weight gradient dW = G^T X ----
+
+template <typename T>
+void BM_WeightGrad_Fast(benchmark::State& state) {
+    const Index b = state.range(0);
+    const RowMatrix<T> x = random_matrix<T>(b, kFeatures, 1.0, 1), g = random_matrix<T>(b, kClasses, 0.1, 6);
+    RowMatrix<T> dw(kClasses, kFeatures);
+    for (auto _ : state) {
+        dw.setZero();
+        logreg::detail::kernels::add_weight_gradient(x.data(), kFeatures, b, g.data(), kClasses, kClasses, dw.data(),
+                                                     kFeatures, kFeatures);
+        benchmark::DoNotOptimize(dw.data());
+        benchmark::ClobberMemory();
+    }
+    set_rates(state, b, gemm_flops(b));
+}
+
+template <typename T>
+void BM_WeightGrad_Ref(benchmark::State& state) {
+    const Index b = state.range(0);
+    const RowMatrix<T> x = random_matrix<T>(b, kFeatures, 1.0, 1), g = random_matrix<T>(b, kClasses, 0.1, 6);
+    RowMatrix<T> dw(kClasses, kFeatures);
+    for (auto _ : state) {
+        dw.noalias() = g.transpose() * x;
+        benchmark::DoNotOptimize(dw.data());
+        benchmark::ClobberMemory();
+    }
+    set_rates(state, b, gemm_flops(b));
+}
+
+// ---- one whole SGD step (gather + convert uint8, forward, loss, backward, update) ----
+
+template <typename T>
+void BM_Step_Fast(benchmark::State& state) {
+    const Index b = state.range(0);
+    const auto& data = mnist_like();
+    logreg::TrainOptions o;
+    o.threads = static_cast<int>(state.range(1));
+    o.batch_size = b;
+    logreg::Trainer<T> trainer(logreg::LinearSoftmax<T>(kFeatures, kClasses, logreg::Init::uniform, 1), o);
+    const auto pre = logreg::Preprocessor<T>::unit(kFeatures);
+    const logreg::IndexVector order = logreg::shuffled_indices(data.size(), 7);
+    trainer.prepare(b);
+    Index at = 0;
+    for (auto _ : state) {
+        if (at + b > data.size()) at = 0;
+        benchmark::DoNotOptimize(trainer.step_rows(data, order.data() + at, b, pre, 0.01));
+        at += b;
+    }
+    set_rates(state, b, 2 * gemm_flops(b));
+}
+
+template <typename T>
+void BM_Step_Ref(benchmark::State& state) {
+    const Index b = state.range(0);
+    const auto& data = mnist_like();
+    const logreg::IndexVector order = logreg::shuffled_indices(data.size(), 7);
+    RefStep<T> ref(b);
+    Index at = 0;
+    for (auto _ : state) {
+        if (at + b > data.size()) at = 0;
+        benchmark::DoNotOptimize(ref.step(data, order.data() + at, b, T(0.01)));
+        at += b;
+    }
+    set_rates(state, b, 2 * gemm_flops(b));
+}
+
+// ---- a whole epoch: shuffled order, every batch, as Trainer::fit runs it ----
+
+void set_epoch_rates(benchmark::State& state, Index n) {
+    set_rates(state, n, 2 * gemm_flops(n));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * n * kFeatures);
+}
+
+template <typename T>
+void BM_Epoch_Fast(benchmark::State& state) {
+    const Index b = state.range(0);
+    const auto& data = mnist_like();
+    logreg::TrainOptions o;
+    o.threads = static_cast<int>(state.range(1));
+    o.batch_size = b;
+    o.epochs = 1;
+    o.sgd.lr = 0.01;
+    logreg::Trainer<T> trainer(logreg::LinearSoftmax<T>(kFeatures, kClasses, logreg::Init::uniform, 1), o);
+    const auto pre = logreg::Preprocessor<T>::unit(kFeatures);
+    for (auto _ : state) benchmark::DoNotOptimize(trainer.fit(data, pre).history.size());
+    set_epoch_rates(state, data.size());
+}
+
+template <typename T>
+void BM_Epoch_Ref(benchmark::State& state) {
+    const Index b = state.range(0);
+    const auto& data = mnist_like();
+    logreg::IndexVector order = logreg::iota(data.size());
+    std::mt19937_64 gen(9);
+    RefStep<T> ref(b);
+    for (auto _ : state) {
+        std::shuffle(order.data(), order.data() + order.size(), gen);
+        double loss = 0;
+        for (Index at = 0; at < data.size(); at += b) loss += ref.step(data, order.data() + at, std::min(b, data.size() - at), T(0.01));
+        benchmark::DoNotOptimize(loss);
+    }
+    set_epoch_rates(state, data.size());
+}
+
+// ---- the hardware: GEMM peak and memory bandwidth, for the floor in docs/performance.md ----
+
+template <typename T>
+void BM_GemmPeak(benchmark::State& state) {
+    const Index n = state.range(0);
+    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> a = random_matrix<T>(n, n, 1.0, 1),
+                                                          b = random_matrix<T>(n, n, 1.0, 2);
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> c(n, n);
+    for (auto _ : state) {
+        c.noalias() = a * b;
+        benchmark::DoNotOptimize(c.data());
+    }
+    const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+    state.counters["FLOP/s"] = benchmark::Counter(flops * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_MemoryRead(benchmark::State& state) {
+    const Index n = state.range(0);  // bytes
+    const RowMatrix<std::uint8_t> bytes = RowMatrix<std::uint8_t>::Constant(n / 4096, 4096, std::uint8_t{1});
+    for (auto _ : state) {
+        // Summing as 64-bit words is far faster than the memory, so this measures the memory.
+        const auto* p = reinterpret_cast<const std::uint64_t*>(bytes.data());
+        std::uint64_t s = 0;
+        for (Index i = 0; i < bytes.size() / 8; ++i) s += p[i];
+        benchmark::DoNotOptimize(s);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * bytes.size());
+}
+
+void batch_sizes(benchmark::internal::Benchmark* b) {
+    for (int size : {16, 64, 256, 1024}) b->Arg(size);
+}
+void batch_sizes_threads(benchmark::internal::Benchmark* b) {
+    for (int threads : {1, 2})
+        for (int size : {16, 64, 256, 1024}) b->Args({size, threads});
+    b->ArgNames({"B", "threads"})->UseRealTime();  // several threads: wall time is what counts
+}
+void batch_sizes_ref(benchmark::internal::Benchmark* b) {
+    for (int size : {16, 64, 256, 1024}) b->Args({size});
+    b->ArgNames({"B"})->UseRealTime();
+}
+
+}  // namespace
+
+#define LOGREG_BENCH_KERNELS(T)                                                    \
+    BENCHMARK_TEMPLATE(BM_Logits_Fast, T)->Apply(batch_sizes);                     \
+    BENCHMARK_TEMPLATE(BM_Logits_Ref, T)->Apply(batch_sizes);                      \
+    BENCHMARK_TEMPLATE(BM_SoftmaxCE_Fast, T)->Apply(batch_sizes);                  \
+    BENCHMARK_TEMPLATE(BM_SoftmaxCE_Ref, T)->Apply(batch_sizes);                   \
+    BENCHMARK_TEMPLATE(BM_WeightGrad_Fast, T)->Apply(batch_sizes);                 \
+    BENCHMARK_TEMPLATE(BM_WeightGrad_Ref, T)->Apply(batch_sizes);                  \
+    BENCHMARK_TEMPLATE(BM_Step_Fast, T)->Apply(batch_sizes_threads);               \
+    BENCHMARK_TEMPLATE(BM_Step_Ref, T)->Apply(batch_sizes_ref);                    \
+    BENCHMARK_TEMPLATE(BM_Epoch_Fast, T)->Apply(batch_sizes_threads)->Unit(benchmark::kMillisecond); \
+    BENCHMARK_TEMPLATE(BM_Epoch_Ref, T)->Apply(batch_sizes_ref)->Unit(benchmark::kMillisecond)
+
+LOGREG_BENCH_KERNELS(float);
+LOGREG_BENCH_KERNELS(double);
+BENCHMARK_TEMPLATE(BM_GemmPeak, float)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_GemmPeak, double)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MemoryRead)->Arg(1 << 20)->Arg(256 << 20)->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();

@@ -1,0 +1,178 @@
+// logreg/detail/kernels.hpp - fused, register-blocked kernels for the few-class linear layer.
+//
+// A softmax-regression step multiplies a tall batch by a very flat weight matrix
+// (C = 10 outputs, D = 784 inputs). General GEMM packs both operands for every call and
+// blocks for large square shapes, which is wasted work here. These kernels instead walk
+// the D axis once per small tile, keeping all partial sums in registers:
+//   logits:   z[r][c] = sum_j x[r][j] w[c][j] + b[c]   (RB rows x CB classes of accumulators)
+//   gradient: g[c][j] += sum_r dz[r][c] x[r][j]         (CB classes of g kept in registers
+//                                                        while every row of the block is added)
+// They use Eigen's packet layer (SSE2, AVX, AVX-512, NEON, ... or plain scalars), so the
+// width follows whatever the user compiles for; nothing here forces an instruction set.
+#pragma once
+
+#include <logreg/types.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+
+namespace logreg::detail::kernels {
+
+/// The SIMD packet Eigen uses for Scalar under the current compile flags (a scalar when none).
+template <typename Scalar>
+struct Simd {
+    using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
+    static constexpr Index size = Eigen::internal::unpacket_traits<Packet>::size;
+};
+
+/// Rows per logits tile: 4 x 5 accumulators fit 32 vector registers, 2 x 5 fit 16.
+constexpr int forward_rows = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 4 : 2;
+/// Classes per logits tile.
+constexpr int forward_classes = 5;
+/// Largest class tile of the gradient kernel (CB accumulators + one x packet + one broadcast).
+constexpr int gradient_classes = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 16 : 12;
+
+/// Asks the cache to start loading rows[0..n) of a row-major matrix. A shuffled batch reads
+/// rows scattered over the whole data set: without this, converting each row waits for its
+/// cache misses one row at a time, which cost more than all the arithmetic of a step.
+template <typename Feature>
+inline void prefetch_rows(const Feature* data, Index ld_data, const Index* rows, Index n) {
+#if defined(__GNUC__) || defined(__clang__)
+    constexpr Index line = 64;
+    const Index bytes = ld_data * static_cast<Index>(sizeof(Feature));
+    for (Index i = 0; i < n; ++i) {
+        const char* p = reinterpret_cast<const char*>(data + rows[i] * ld_data);
+        for (Index off = 0; off < bytes; off += line) __builtin_prefetch(p + off, 0, 3);
+    }
+#else
+    (void)data, (void)ld_data, (void)rows, (void)n;  // no portable prefetch: rely on the hardware
+#endif
+}
+
+/// out[i][j] = (Scalar(data[rows[i]][j]) - offset[j]) * scale[j]: the gather of shuffled rows
+/// and their conversion (uint8 -> float, say) in one pass; the same arithmetic as Preprocessor.
+template <typename Scalar, typename Feature>
+inline void gather_rows(const Feature* data, Index ld_data, const Index* rows, Index n, Index d,
+                        const Scalar* offset, const Scalar* scale, Scalar* out) {
+    for (Index i = 0; i < n; ++i) {
+        const Feature* src = data + rows[i] * ld_data;
+        Scalar* dst = out + i * d;
+        for (Index j = 0; j < d; ++j) dst[j] = (static_cast<Scalar>(src[j]) - offset[j]) * scale[j];
+    }
+}
+
+/// z[r][c] = x[r] . w[c] + b[c] for RB rows and CB classes; every w packet is loaded once per
+/// tile and shared by RB rows, every x packet shared by CB classes.
+template <int RB, int CB, typename Scalar>
+inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias,
+                        Scalar* z, Index ldz) {
+    using namespace Eigen::internal;
+    using P = typename Simd<Scalar>::Packet;
+    constexpr Index S = Simd<Scalar>::size;
+    P acc[RB][CB];
+    for (int r = 0; r < RB; ++r)
+        for (int c = 0; c < CB; ++c) acc[r][c] = pset1<P>(Scalar(0));
+    const Index dv = d - d % S;  // the packet part of each row; the rest is done in scalars
+    for (Index j = 0; j < dv; j += S) {
+        P xp[RB];
+        for (int r = 0; r < RB; ++r) xp[r] = ploadu<P>(x + r * ldx + j);
+        for (int c = 0; c < CB; ++c) {
+            const P wp = ploadu<P>(w + c * ldw + j);
+            for (int r = 0; r < RB; ++r) acc[r][c] = pmadd(xp[r], wp, acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RB; ++r)
+        for (int c = 0; c < CB; ++c) {
+            Scalar s = predux(acc[r][c]);
+            for (Index k = dv; k < d; ++k) s += x[r * ldx + k] * w[c * ldw + k];
+            z[r * ldz + c] = s + bias[c];
+        }
+}
+
+/// Runs logits_tile<RB, n> for a run-time n in [1, CB] (the last, narrower class tile).
+template <int RB, int CB, typename Scalar>
+inline void logits_tile_n(int n, const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d,
+                          const Scalar* bias, Scalar* z, Index ldz) {
+    if constexpr (CB >= 1) {
+        if (n == CB)
+            logits_tile<RB, CB>(x, ldx, w, ldw, d, bias, z, ldz);
+        else
+            logits_tile_n<RB, CB - 1>(n, x, ldx, w, ldw, d, bias, z, ldz);
+    }
+}
+
+/// Z = X W^T + b for `rows` rows of X (row-major, leading dimension ldx) and `classes` rows of
+/// W (row-major, leading dimension ldw); Z is row-major with leading dimension ldz.
+template <typename Scalar>
+inline void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Index ldw, Index classes, Index d,
+                   const Scalar* bias, Scalar* z, Index ldz) {
+    constexpr int RB = forward_rows, CB = forward_classes;
+    Index r = 0;
+    for (; r + RB <= rows; r += RB)
+        for (Index c = 0; c < classes; c += CB) {
+            const int n = static_cast<int>(std::min<Index>(CB, classes - c));
+            logits_tile_n<RB, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
+        }
+    for (; r < rows; ++r)
+        for (Index c = 0; c < classes; c += CB) {
+            const int n = static_cast<int>(std::min<Index>(CB, classes - c));
+            logits_tile_n<1, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
+        }
+}
+
+/// g[c][j] += sum_r dz[r][c] x[r][j] for CB classes: the CB rows of g stay in registers while
+/// all `rows` rows of the block are added, so g is read and written once per block.
+template <int CB, typename Scalar>
+inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g,
+                          Index ldg, Index d) {
+    using namespace Eigen::internal;
+    using P = typename Simd<Scalar>::Packet;
+    constexpr Index S = Simd<Scalar>::size;
+    const Index dv = d - d % S;
+    for (Index j = 0; j < dv; j += S) {
+        P acc[CB];
+        for (int c = 0; c < CB; ++c) acc[c] = ploadu<P>(g + c * ldg + j);
+        for (Index r = 0; r < rows; ++r) {
+            const P xp = ploadu<P>(x + r * ldx + j);
+            const Scalar* dzr = dz + r * ldz;
+            for (int c = 0; c < CB; ++c) acc[c] = pmadd(pset1<P>(dzr[c]), xp, acc[c]);
+        }
+        for (int c = 0; c < CB; ++c) pstoreu(g + c * ldg + j, acc[c]);
+    }
+    for (Index j = dv; j < d; ++j)
+        for (int c = 0; c < CB; ++c) {
+            Scalar s = g[c * ldg + j];
+            for (Index r = 0; r < rows; ++r) s += dz[r * ldz + c] * x[r * ldx + j];
+            g[c * ldg + j] = s;
+        }
+}
+
+template <int CB, typename Scalar>
+inline void gradient_tile_n(int n, const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g,
+                            Index ldg, Index d) {
+    if constexpr (CB >= 1) {
+        if (n == CB)
+            gradient_tile<CB>(x, ldx, rows, dz, ldz, g, ldg, d);
+        else
+            gradient_tile_n<CB - 1>(n, x, ldx, rows, dz, ldz, g, ldg, d);
+    }
+}
+
+/// G += dZ^T X: `rows` rows of X (row-major, ldx) and dZ (row-major, ldz) into the
+/// `classes` x d row-major G (leading dimension ldg).
+template <typename Scalar>
+inline void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz,
+                                Index classes, Scalar* g, Index ldg, Index d) {
+    constexpr int CB = gradient_classes;
+    // Split the classes into near-equal tiles (10 -> one tile of 10; 20 -> 10 + 10 on 16
+    // registers) rather than CB + a thin remainder.
+    const Index tiles = (classes + CB - 1) / CB;
+    const Index per = (classes + tiles - 1) / tiles;
+    for (Index c = 0; c < classes; c += per) {
+        const int n = static_cast<int>(std::min<Index>(per, classes - c));
+        gradient_tile_n<CB>(n, x, ldx, rows, dz + c, ldz, g + c * ldg, ldg, d);
+    }
+}
+
+}  // namespace logreg::detail::kernels

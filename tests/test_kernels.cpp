@@ -1,0 +1,168 @@
+// The fused fast path (detail::BatchGradient and the kernels under it) against a plain
+// double-precision reference written as straight Eigen expressions, on fresh random inputs:
+// float and double models, uint8 and float features, with and without class weights, label
+// smoothing and sample weights, odd shapes (scalar tails, class tiles), batch sizes from 1 to
+// more than a thread's slice, and 1, 2 and 3 threads.
+#include "test_support.hpp"
+
+#include <logreg/detail/batch_gradient.hpp>
+#include <logreg/detail/thread_pool.hpp>
+
+#include <iostream>
+
+using namespace logreg;
+
+namespace {
+
+struct Reference {
+    double loss = 0, weight_sum = 0;
+    Eigen::MatrixXd dw;
+    Eigen::VectorXd db;
+};
+
+/// loss and gradient of the mean weighted cross-entropy, the textbook way in double:
+/// T = (1-e) w_y onehot(y) + (e/C) w (targets), P = softmax(X W^T + b),
+/// G = diag(s) (rowsum(T) .* P - T) / sum_i s_i w_{y_i}, dW = G^T X, db = colsum(G).
+template <typename Scalar, typename Feature>
+Reference reference(const LinearSoftmax<Scalar>& model, const RowMatrix<Feature>& features, const LabelVector& labels,
+                    const Vector<double>& sample_weights, const IndexVector& rows, const Preprocessor<Scalar>& pre,
+                    const CrossEntropyOptions& ce) {
+    const Index b = rows.size(), c = model.num_classes(), d = model.num_features();
+    Eigen::MatrixXd x(b, d);
+    for (Index i = 0; i < b; ++i)
+        x.row(i) = (features.row(rows[i]).template cast<double>() - pre.offset().template cast<double>().transpose())
+                       .cwiseProduct(pre.scale().template cast<double>().transpose());
+    const Eigen::MatrixXd w = model.weight().template cast<double>();
+    const Eigen::VectorXd bias = model.bias().template cast<double>();
+    Eigen::MatrixXd z = x * w.transpose();
+    z.rowwise() += bias.transpose();
+    const Eigen::VectorXd zmax = z.rowwise().maxCoeff();
+    const Eigen::MatrixXd e = (z.colwise() - zmax).array().exp().matrix();
+    const Eigen::MatrixXd p = e.array().colwise() / e.rowwise().sum().array();
+    const Eigen::MatrixXd logp = (z.colwise() - zmax).array().colwise() - e.rowwise().sum().array().log();
+    const Eigen::VectorXd cw = ce.class_weights.size() ? ce.class_weights : Eigen::VectorXd::Ones(c);
+    const double eps = ce.label_smoothing;
+    Eigen::MatrixXd t = (eps / static_cast<double>(c)) * Eigen::VectorXd::Ones(b) * cw.transpose();
+    Eigen::VectorXd s(b), wy(b);
+    for (Index i = 0; i < b; ++i) {
+        t(i, labels[rows[i]]) += (1 - eps) * cw[labels[rows[i]]];
+        s[i] = sample_weights.size() ? sample_weights[rows[i]] : 1.0;
+        wy[i] = cw[labels[rows[i]]];
+    }
+    Reference r;
+    r.weight_sum = s.dot(wy);
+    r.loss = -(s.asDiagonal() * t.cwiseProduct(logp)).sum() / r.weight_sum;
+    const Eigen::MatrixXd g =
+        s.asDiagonal() * (p.array().colwise() * t.rowwise().sum().array() - t.array()).matrix() / r.weight_sum;
+    r.dw = g.transpose() * x;
+    r.db = g.colwise().sum().transpose();
+    return r;
+}
+
+template <typename Scalar>
+double tolerance() {
+    return std::is_same_v<Scalar, float> ? 2e-5 : 1e-12;
+}
+
+template <typename Scalar, typename Feature>
+RowMatrix<Feature> random_features(Index n, Index d, std::mt19937_64& gen) {
+    RowMatrix<Feature> x(n, d);
+    if constexpr (std::is_same_v<Feature, std::uint8_t>) {
+        std::uniform_int_distribution<int> px(0, 255);
+        for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<std::uint8_t>(px(gen));
+    } else {
+        x = logreg_test::random_matrix<Feature>(n, d, gen, 3.0);
+    }
+    return x;
+}
+
+/// Runs every case for one model type and feature type; returns the largest relative error seen.
+template <typename Scalar, typename Feature>
+double check_all(std::uint64_t salt) {
+    auto gen = logreg_test::rng(salt);
+    double worst = 0;
+    struct Shape {
+        Index d, c;
+    };
+    for (const Shape shape : {Shape{784, 10}, Shape{37, 3}, Shape{21, 23}, Shape{1, 2}}) {
+        const Index n = 240, d = shape.d, c = shape.c;
+        const RowMatrix<Feature> features = random_features<Scalar, Feature>(n, d, gen);
+        const LabelVector labels = logreg_test::random_labels(n, static_cast<int>(c), gen);
+        LinearSoftmax<Scalar> model(d, c, Init::uniform, salt);
+        model.bias() = logreg_test::random_matrix<Scalar>(c, 1, gen, 0.5);
+        const Preprocessor<Scalar> pre =
+            std::is_same_v<Feature, std::uint8_t>
+                ? Preprocessor<Scalar>::unit(d)
+                : Preprocessor<Scalar>(Normalization::standard, logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5),
+                                       (logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5).array() + Scalar(1)).matrix());
+        for (int variant = 0; variant < 4; ++variant) {
+            CrossEntropyOptions ce;
+            Vector<double> sample_weights;
+            if (variant & 1) {
+                ce.class_weights = (Eigen::VectorXd::Random(c).array() + 1.5).matrix();
+                ce.label_smoothing = 0.1;
+            }
+            if (variant & 2) sample_weights = (Eigen::VectorXd::Random(n).array() + 1.0).matrix();  // some near 0
+            const CrossEntropy<Scalar> loss(ce);
+            for (const Index b : {Index{1}, Index{2}, Index{7}, Index{16}, Index{33}, Index{100}, Index{240}}) {
+                const IndexVector rows = shuffled_indices(n, salt + static_cast<std::uint64_t>(b)).head(b);
+                const Reference ref = reference(model, features, labels, sample_weights, rows, pre, ce);
+                for (int threads : {1, 2, 3}) {
+                    CAPTURE(d, c, variant, b, threads);
+                    detail::BatchGradient<Scalar> engine;
+                    detail::ThreadPool pool(threads);
+                    engine.reserve(b, d, c, threads);
+                    const LossSums sums =
+                        engine.compute(model, loss, features, labels, sample_weights, rows.data(), b, pre, pool);
+                    const double tol = tolerance<Scalar>();
+                    REQUIRE(sums.weight_sum == Approx(ref.weight_sum).epsilon(1e-12));
+                    const double loss_err = std::abs(sums.mean() - ref.loss) / std::max(1.0, std::abs(ref.loss));
+                    const double dw_err = logreg_test::rel_error(engine.gradient().weight, ref.dw);
+                    const double db_err = logreg_test::rel_error(engine.gradient().bias, ref.db);
+                    CHECK(loss_err < tol);
+                    CHECK(dw_err < tol);
+                    CHECK(db_err < tol);
+                    worst = std::max({worst, loss_err, dw_err, db_err});
+
+                    // A fixed thread count gives bitwise the same result every time.
+                    const RowMatrix<Scalar> first = engine.gradient().weight;
+                    engine.compute(model, loss, features, labels, sample_weights, rows.data(), b, pre, pool);
+                    CHECK((engine.gradient().weight.array() == first.array()).all());
+                }
+            }
+        }
+    }
+    return worst;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("fused batch gradient matches a double-precision reference", "[kernels]", float, double) {
+    const double u8 = check_all<TestType, std::uint8_t>(900);
+    const double fl = check_all<TestType, float>(901);
+    std::cout << "test_kernels: max relative error vs the double reference (" << sizeof(TestType) * 8
+              << "-bit model): uint8 features " << u8 << ", float features " << fl << "\n";
+}
+
+TEMPLATE_TEST_CASE("logits and weight-gradient kernels match Eigen products", "[kernels]", float, double) {
+    auto gen = logreg_test::rng(902);
+    for (const Index d : {Index{1}, Index{15}, Index{16}, Index{17}, Index{784}})
+        for (const Index c : {Index{2}, Index{5}, Index{10}, Index{13}, Index{33}})
+            for (const Index b : {Index{1}, Index{3}, Index{4}, Index{5}, Index{16}, Index{19}}) {
+                CAPTURE(d, c, b);
+                const RowMatrix<TestType> x = logreg_test::random_matrix<TestType>(b, d, gen);
+                const RowMatrix<TestType> w = logreg_test::random_matrix<TestType>(c, d, gen);
+                const Vector<TestType> bias = logreg_test::random_matrix<TestType>(c, 1, gen);
+                const RowMatrix<TestType> dz = logreg_test::random_matrix<TestType>(b, c, gen);
+                RowMatrix<TestType> z(b, c);
+                detail::kernels::logits(x.data(), d, b, w.data(), d, c, d, bias.data(), z.data(), c);
+                Eigen::MatrixXd zref = x.template cast<double>() * w.template cast<double>().transpose();
+                zref.rowwise() += bias.template cast<double>().transpose();
+                CHECK(logreg_test::rel_error(z, zref) < 100 * tolerance<TestType>());
+                RowMatrix<TestType> g = RowMatrix<TestType>::Ones(c, d);  // the kernel adds to g
+                detail::kernels::add_weight_gradient(x.data(), d, b, dz.data(), c, c, g.data(), d, d);
+                const Eigen::MatrixXd gref =
+                    (dz.template cast<double>().transpose() * x.template cast<double>()).array() + 1.0;
+                CHECK(logreg_test::rel_error(g, gref) < 100 * tolerance<TestType>());
+            }
+}
