@@ -1,9 +1,14 @@
 // mnist_train: trains softmax regression on MNIST, reports test accuracy, and saves
 // the model, a metrics JSON and an HTML report. The library does the work; this
-// program parses options and prints.
+// program parses options and prints. With --checkpoint it saves its whole state after every
+// epoch (and on Ctrl-C), and --resume continues a stopped run to the same weights, bitwise.
 #include "common/console.hpp"
+#ifdef LOGREG_HAVE_MPI
+#include "mnist_train_distributed.hpp"  // --distributed (built only when MPI is found)
+#endif
 
 #include <logreg/io/atomic_file.hpp>
+#include <logreg/io/checkpoint.hpp>
 #include <logreg/io/mnist.hpp>
 #include <logreg/io/report.hpp>
 #include <logreg/io/safetensors.hpp>
@@ -12,13 +17,17 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <string>
 
 namespace {
@@ -40,8 +49,28 @@ struct Options {
     unsigned long long seed = 0;
     int threads = 1;
     std::string save, report, metrics_json;
+    std::string checkpoint, resume;
+    long long limit_train = 0;  // hidden, for tests: train on the first N images only (0: all)
     bool quiet = false;
+    bool distributed = false;   // --distributed: data-parallel over MPI (mnist_train_distributed.hpp)
+    double mpi_timeout = 300;   // seconds a collective may take before the peers are presumed dead
 };
+
+// Set by SIGINT/SIGTERM; the trainer checks it after each batch. A lock-free atomic store is
+// async-signal-safe. SA_RESETHAND: a second Ctrl-C kills the program at once.
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag must be usable from a signal handler");
+
+extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+
+void install_stop_handler() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
 
 /// A one-line progress bar redrawn in place (only when stdout is a terminal).
 class ProgressBar {
@@ -92,7 +121,35 @@ nlohmann::json options_json(const Options& o) {
     j["seed"] = o.seed;
     j["threads"] = o.threads;
     j["scalar"] = "float32";
+    if (o.limit_train > 0) j["limit_train"] = o.limit_train;
     return j;
+}
+
+/// The options that determine the weights, as a checkpoint records them ("data" may move).
+std::string resume_key(const Options& o) {
+    nlohmann::json j = options_json(o);
+    j.erase("data");
+    return j.dump();
+}
+
+/// "--lr 0.5 here, 0.1 in the checkpoint" for every option that differs.
+std::string option_differences(const std::string& saved_text, const Options& o) {
+    nlohmann::json saved, now = nlohmann::json::parse(resume_key(o));
+    try {
+        saved = nlohmann::json::parse(saved_text);
+    } catch (const nlohmann::json::exception&) {
+        return "the checkpoint's training_options are not valid JSON";
+    }
+    std::string diff;
+    for (const auto& [key, value] : now.items()) {
+        const std::string was = saved.contains(key) ? saved[key].dump() : "(not set)";
+        if (was != value.dump())
+            diff += (diff.empty() ? "" : ", ") + key + " " + value.dump() + " here, " + was + " in the checkpoint";
+    }
+    for (const auto& [key, value] : saved.items())
+        if (!now.contains(key))
+            diff += (diff.empty() ? "" : ", ") + key + " " + value.dump() + " in the checkpoint only";
+    return diff;
 }
 
 /// JSON has no NaN: missing validation values become null.
@@ -102,7 +159,13 @@ int run(const Options& o) {
     using namespace logreg;
     examples::print_build_info(std::cout, o.threads);
 
-    const auto train = io::load_mnist(o.data, io::MnistSplit::train);
+    auto train = io::load_mnist(o.data, io::MnistSplit::train);
+    if (o.limit_train > 0) {
+        if (o.limit_train > train.size())
+            throw InvalidParameter(detail::cat("--limit-train ", o.limit_train, " is more than the ", train.size(),
+                                               " training images"));
+        train = train.subset(iota(static_cast<Index>(o.limit_train)));
+    }
     const auto test = io::load_mnist(o.data, io::MnistSplit::test);
     if (!o.quiet)
         std::cout << "data: " << o.data << " (" << train.size() << " train, " << test.size() << " test images)\n";
@@ -149,12 +212,60 @@ int run(const Options& o) {
         }
         return true;
     };
+    const std::map<std::string, std::string> checkpoint_extra = {{"training_options", resume_key(o)}};
+    if (!o.resume.empty()) {
+        // Validated in full before anything changes; the options must be those of the saved run,
+        // because the split, the preprocessing and the schedule derive from them.
+        const std::map<std::string, std::string> extra = io::load_checkpoint(o.resume, trainer);
+        const auto it = extra.find("training_options");
+        if (it == extra.end())
+            throw FormatError("--resume " + o.resume +
+                              ": the checkpoint was not written by mnist_train (no training_options)");
+        if (it->second != checkpoint_extra.at("training_options"))
+            throw InvalidParameter("--resume " + o.resume + ": the checkpoint was made with other options (" +
+                                   option_differences(it->second, o) +
+                                   "); resume with the options of the interrupted run");
+        TrainOptions rest = topt;
+        rest.epochs = o.epochs - trainer.epochs_done();
+        trainer.set_options(rest);
+        if (!o.quiet)
+            std::cout << "resumed from " << o.resume << " after epoch " << trainer.epochs_done()
+                      << (trainer.batches_done_in_epoch() > 0
+                              ? detail::cat(" and ", trainer.batches_done_in_epoch(), " batches of epoch ",
+                                            trainer.epochs_done() + 1)
+                              : std::string())
+                      << "\n";
+    }
+    if (!o.checkpoint.empty()) {
+        const auto on_epoch = cb.on_epoch;
+        cb.on_epoch = [&, on_epoch](const EpochRecord& e) {
+            const bool go_on = on_epoch(e);
+            io::save_checkpoint(o.checkpoint, trainer, checkpoint_extra);
+            return go_on;
+        };
+    }
+    cb.stop = &stop_requested;
     trainer.set_callbacks(cb);
     const TrainReport report = trainer.fit_rows(train, split.train, o.val_split > 0 ? &train : nullptr,
                                                 o.val_split > 0 ? &split.validation : nullptr, pre);
     if (report.reason == StopReason::diverged) {
         std::cerr << "mnist_train: error: " << report.message << "\n";
+        std::error_code ec;
+        if (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint, ec))
+            std::cerr << "mnist_train: the checkpoint " << o.checkpoint << " is unchanged (the last good epoch)\n";
         return 3;
+    }
+    if (report.reason == StopReason::interrupted || stop_requested.load()) {
+        bar.end_epoch();
+        std::string saved = " (no --checkpoint given: the progress is lost)";
+        if (!o.checkpoint.empty()) {
+            io::save_checkpoint(o.checkpoint, trainer, checkpoint_extra);
+            saved = "; checkpoint saved to " + o.checkpoint + " (continue with the same options and --resume " +
+                    o.checkpoint + ")";
+        }
+        std::cerr << "mnist_train: " << (report.reason == StopReason::interrupted ? report.message : "interrupted")
+                  << saved << "\n";
+        return 130;  // the shell's convention for a program stopped by SIGINT
     }
     double train_seconds = 0;
     for (const auto& e : report.history) train_seconds += e.seconds;
@@ -260,9 +371,25 @@ int main(int argc, char** argv) {
     app.add_option("--save", o.save, "write the trained model (safetensors) to FILE");
     app.add_option("--report", o.report, "write an HTML report with plots and sample digits to FILE");
     app.add_option("--metrics-json", o.metrics_json, "write a JSON summary of the run to FILE");
+    app.add_option("--checkpoint", o.checkpoint,
+                   "save the training state to FILE after every epoch and on Ctrl-C (atomically)");
+    app.add_option("--resume", o.resume, "continue the run saved in checkpoint FILE (same options)");
+    app.add_option("--limit-train", o.limit_train, "train on the first N training images (for tests)")
+        ->check(CLI::Range(1LL, 1LL << 40))
+        ->group("");  // hidden from --help
     app.add_flag("--quiet", o.quiet, "print only the final accuracy line");
+#ifdef LOGREG_HAVE_MPI
+    app.add_flag("--distributed", o.distributed, "data-parallel training over MPI: mpirun -np P mnist_train --distributed");
+    app.add_option("--mpi-timeout", o.mpi_timeout, "with --distributed: seconds before a silent rank counts as dead")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+#endif
     CLI11_PARSE(app, argc, argv);
+    install_stop_handler();
     try {
+#ifdef LOGREG_HAVE_MPI
+        if (o.distributed) return examples::run_distributed(o, options_json(o));
+#endif
         return run(o);
     } catch (const logreg::Error& e) {
         std::cerr << "mnist_train: error: " << e.what() << "\n";

@@ -89,3 +89,68 @@ set_tests_properties(mnist_train_truncated_file mnist_train_corrupt_file mnist_e
 set_tests_properties(mnist_eval_bad_image PROPERTIES FIXTURES_REQUIRED "mnist_model;bad_inputs")
 logreg_program_test(mnist_eval_missing_model EXPECT failure MATCH "no-such.safetensors"
   COMMAND $<TARGET_FILE:mnist_eval> --model ${work}/no-such.safetensors)
+
+# ---- hardening: divergence, checkpoints, Ctrl-C, resume, and the rest of docs/robustness.md ----
+# A real run killed (SIGKILL) at random points and during saves, and interrupted with SIGINT, then
+# resumed: the checkpoint always loads and the final model is bitwise the uninterrupted run's.
+find_program(LOGREG_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(LOGREG_PYTHON3)
+  add_test(NAME mnist_train_kill_resume
+    COMMAND ${LOGREG_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/robustness/kill_resume_test.py
+            $<TARGET_FILE:mnist_train> ${work}/kill_resume)
+  set_tests_properties(mnist_train_kill_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900
+    ENVIRONMENT "LOGREG_TEST_SEED=${LOGREG_TEST_SEED}")
+endif()
+
+# A learning rate far too large: a clear error naming epoch and batch and a hint, exit 3.
+# (tests/robustness/test_checkpoint.cpp checks that the last good checkpoint stays intact.)
+logreg_program_test(mnist_train_diverges MNIST EXPECT failure
+  MATCH "diverged at epoch 1, batch [0-9]+ .*Try a smaller learning rate"
+  COMMAND $<TARGET_FILE:mnist_train> --lr 1e38 --epochs 2
+          --limit-train 2000 --checkpoint ${work}/diverged.ckpt)
+logreg_program_test(mnist_train_lr_nan MNIST EXPECT failure MATCH "'lr' is nan"
+  COMMAND $<TARGET_FILE:mnist_train> --lr nan --epochs 1 --limit-train 100)
+logreg_program_test(mnist_train_lr_inf MNIST EXPECT failure MATCH "lr.*inf"
+  COMMAND $<TARGET_FILE:mnist_train> --lr inf --epochs 1 --limit-train 100)
+logreg_program_test(mnist_train_batch_larger_than_data MNIST EXPECT success MATCH "test accuracy"
+  COMMAND $<TARGET_FILE:mnist_train> --limit-train 300 --batch-size 100000 --epochs 2 --quiet)
+logreg_program_test(mnist_train_limit_too_large MNIST EXPECT failure MATCH "--limit-train 70000 is more than the 60000"
+  COMMAND $<TARGET_FILE:mnist_train> --limit-train 70000)
+logreg_program_test(mnist_train_resume_missing MNIST EXPECT failure MATCH "no-such.ckpt"
+  COMMAND $<TARGET_FILE:mnist_train> --resume ${work}/no-such.ckpt)
+logreg_program_test(mnist_train_resume_model_file MNIST EXPECT failure MATCH "defaults.safetensors.*not a checkpoint"
+  COMMAND $<TARGET_FILE:mnist_train> --resume ${work}/defaults.safetensors)
+set_tests_properties(mnist_train_resume_model_file PROPERTIES FIXTURES_REQUIRED mnist_model)
+logreg_program_test(mnist_train_resume_corrupt MNIST EXPECT failure MATCH "corrupt.safetensors.*header length"
+  COMMAND $<TARGET_FILE:mnist_train> --resume ${work}/bad/corrupt.safetensors)
+set_tests_properties(mnist_train_resume_corrupt PROPERTIES FIXTURES_REQUIRED bad_inputs)
+logreg_program_test(mnist_train_checkpoint_unwritable MNIST EXPECT failure
+  MATCH "cannot write '${work}/no-such-dir/run.ckpt'"
+  COMMAND $<TARGET_FILE:mnist_train> --limit-train 200 --epochs 1 --checkpoint ${work}/no-such-dir/run.ckpt)
+
+# Broken models and data folders (tests/robustness/make_robustness_inputs.cpp).
+set(rob ${work}/robustness)
+add_test(NAME mnist_make_robustness_inputs COMMAND make_robustness_inputs ${rob})
+set_tests_properties(mnist_make_robustness_inputs PROPERTIES FIXTURES_SETUP robustness_inputs)
+set(_rob_tests "")
+macro(rob_test name)
+  logreg_program_test(${name} ${ARGN})
+  list(APPEND _rob_tests ${name})
+endmacro()
+rob_test(mnist_eval_feature_mismatch MNIST EXPECT failure MATCH "784 features but the model has 5"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${rob}/model_5_features.safetensors)
+rob_test(mnist_eval_nan_model EXPECT failure MATCH "model_nan.safetensors.*'weight' has the non-finite value nan"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${rob}/model_nan.safetensors)
+rob_test(mnist_eval_bad_offsets EXPECT failure MATCH "model_bad_offsets.safetensors.*data_offsets"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${rob}/model_bad_offsets.safetensors)
+rob_test(mnist_train_labels_out_of_range EXPECT failure MATCH "train-labels-idx1-ubyte: label 10 at index 0"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/labels_out_of_range --epochs 1)
+rob_test(mnist_train_size_overflow EXPECT failure MATCH "train-images-idx3-ubyte.*overflows 64 bits"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/overflow --epochs 1)
+rob_test(mnist_train_count_mismatch EXPECT failure MATCH "holds 2 images but .* holds 3 labels"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/count_mismatch --epochs 1)
+rob_test(mnist_train_empty_images EXPECT failure MATCH "train-images-idx3-ubyte.*dimension 0 is zero"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/empty_images --epochs 1)
+rob_test(mnist_train_empty_file EXPECT failure MATCH "train-images-idx3-ubyte: the file is empty"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/empty_file --epochs 1)
+set_tests_properties(${_rob_tests} PROPERTIES FIXTURES_REQUIRED robustness_inputs)

@@ -15,6 +15,7 @@
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -64,7 +65,7 @@ struct TrainOptions {
 };
 
 /// Why fit() returned.
-enum class StopReason { max_epochs, early_stop, callback, diverged };
+enum class StopReason { max_epochs, early_stop, callback, diverged, interrupted };
 
 inline const char* to_string(StopReason r) {
     switch (r) {
@@ -72,6 +73,7 @@ inline const char* to_string(StopReason r) {
         case StopReason::early_stop: return "early_stop";
         case StopReason::callback: return "callback";
         case StopReason::diverged: return "diverged";
+        case StopReason::interrupted: return "interrupted";
     }
     return "?";
 }
@@ -107,6 +109,8 @@ struct TrainReport {
     double best_val_loss = std::numeric_limits<double>::quiet_NaN();
     int diverged_epoch = 0;            ///< set when reason == diverged
     Index diverged_batch = -1;
+    int interrupted_epoch = 0;         ///< set when reason == interrupted
+    Index interrupted_batch = -1;      ///< the last batch applied before stopping (0-based)
     double seconds = 0;
 };
 
@@ -114,6 +118,9 @@ struct TrainReport {
 struct Callbacks {
     std::function<bool(const BatchRecord&)> on_batch;
     std::function<bool(const EpochRecord&)> on_epoch;
+    /// Checked after each batch; once true, fit() stops (reason: interrupted) with the trainer at a
+    /// resumable point. An atomic, so a signal handler may set it (e.g. on Ctrl-C).
+    const std::atomic<bool>* stop = nullptr;
 };
 
 /// Trains a LinearSoftmax model with SGD; keeps model, optimizer and RNG state between calls.
@@ -136,11 +143,35 @@ public:
     const CrossEntropy<Scalar>& loss() const { return loss_; }
     /// Epochs completed over all fit() calls (the schedule's epoch counter).
     int epochs_done() const { return epochs_done_; }
-    /// The shuffling RNG: its state is part of a checkpoint.
+    /// The shuffling RNG: its state is part of a checkpoint. Mid-epoch (batches_done_in_epoch() > 0)
+    /// it holds the state from before that epoch's shuffle, so the same order is drawn again.
     detail::Rng& rng() { return rng_; }
+    const detail::Rng& rng() const { return rng_; }
     void set_epochs_done(int e) { epochs_done_ = e; }
+    /// Batches of epoch epochs_done() + 1 already applied: non-zero only after an interruption.
+    Index batches_done_in_epoch() const { return batches_done_in_epoch_; }
+    /// Steps counted by a per-step schedule (schedule_per_step); part of a checkpoint.
+    long long schedule_steps() const { return steps_in_schedule_; }
+    /// Restores the position saved in a checkpoint; the next fit() continues the epoch from batch
+    /// `batches_done_in_epoch` (its data and batch size must be those of the interrupted run).
+    void set_position(int epochs_done, Index batches_done_in_epoch, long long schedule_steps) {
+        if (epochs_done < 0 || batches_done_in_epoch < 0 || schedule_steps < 0)
+            throw InvalidParameter(detail::cat("Trainer::set_position: epochs_done ", epochs_done,
+                                               ", batches_done_in_epoch ", batches_done_in_epoch,
+                                               " and schedule_steps ", schedule_steps, " must be >= 0"));
+        epochs_done_ = epochs_done;
+        batches_done_in_epoch_ = batches_done_in_epoch;
+        steps_in_schedule_ = schedule_steps;
+    }
 
     void set_callbacks(Callbacks cb) { callbacks_ = std::move(cb); }
+
+    /// Combines a batch's gradient across processes (logreg/distributed/mpi.hpp); empty by default.
+    /// Called in step_rows between the gradient and the optimizer step with the gradient as a SUM
+    /// over the local rows (the engine's mean times the local weight_sum) and the local loss sums;
+    /// it must leave the global sums in both, and the step divides by the global weight_sum.
+    using GradientReducer = std::function<void(Gradient<Scalar>& gradient_sum, LossSums& sums)>;
+    void set_gradient_reducer(GradientReducer reducer) { reducer_ = std::move(reducer); }
 
     /// Changes options between fit() calls (the optimizer's momentum buffers are kept).
     void set_options(const TrainOptions& options) {
@@ -179,6 +210,10 @@ public:
         const Index n = train_rows.size();
         const Index bs = std::min(options_.batch_size, n);
         const Index batches = (n + bs - 1) / bs;
+        if (batches_done_in_epoch_ >= batches)
+            throw InvalidParameter(detail::cat("Trainer::fit: the interrupted epoch had ", batches_done_in_epoch_,
+                                               " batches done, but this data has only ", batches,
+                                               " batches per epoch (different data or batch size?)"));
         prepare(bs);
         report.batch_losses.reserve(static_cast<std::size_t>(batches) * static_cast<std::size_t>(options_.epochs));
         IndexVector order = train_rows;
@@ -191,16 +226,20 @@ public:
             const auto epoch_start = Clock::now();
             // A fresh permutation of the training rows each epoch (like PyTorch's RandomSampler),
             // so an epoch's order depends only on the RNG state, not on earlier fit() calls.
+            const detail::Rng epoch_rng = rng_;  // rewound to on interruption, to replay this shuffle
             order = train_rows;
             if (options_.shuffle) detail::shuffle(order.data(), n, rng_);
+            // After an interruption, the epoch continues after the batches already applied.
+            const Index first_batch = batches_done_in_epoch_;
+            batches_done_in_epoch_ = 0;
             const LinearSoftmax<Scalar> epoch_start_model = model_;  // restored if this epoch diverges
             const SGD<Scalar> epoch_start_optimizer = optimizer_;
             LossSums epoch_sums;
             EpochRecord rec;
             rec.epoch = epoch;
             rec.lr = current_lr();
-            Index done = 0;
-            for (Index b = 0; b < batches; ++b) {
+            Index done = first_batch * bs;
+            for (Index b = first_batch; b < batches; ++b) {
                 const Index count = std::min(bs, n - done);
                 const double lr = current_lr();
                 const LossSums sums = step_rows(train, order.data() + done, count, pre, lr);
@@ -231,6 +270,17 @@ public:
                         return report;
                     }
                 }
+                if (callbacks_.stop && callbacks_.stop->load() && b + 1 < batches) {
+                    rng_ = epoch_rng;
+                    batches_done_in_epoch_ = b + 1;
+                    report.reason = StopReason::interrupted;
+                    report.interrupted_epoch = epoch;
+                    report.interrupted_batch = b;
+                    report.message = detail::cat("interrupted at epoch ", epoch, " after batch ", b + 1, " of ",
+                                                 batches);
+                    report.seconds = seconds_since(start);
+                    return report;
+                }
             }
             rec.train_loss = epoch_sums.mean();
             rec.seconds = seconds_since(epoch_start);
@@ -256,6 +306,14 @@ public:
             if (callbacks_.on_epoch && !callbacks_.on_epoch(rec)) {
                 report.reason = StopReason::callback;
                 report.message = detail::cat("stopped by the epoch callback after epoch ", epoch);
+                report.seconds = seconds_since(start);
+                return report;
+            }
+            if (callbacks_.stop && callbacks_.stop->load() && e + 1 < options_.epochs) {
+                report.reason = StopReason::interrupted;
+                report.interrupted_epoch = epoch;
+                report.interrupted_batch = batches - 1;
+                report.message = detail::cat("interrupted after epoch ", epoch);
                 report.seconds = seconds_since(start);
                 return report;
             }
@@ -298,9 +356,10 @@ public:
     template <typename Feature>
     LossSums step_rows(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre,
                        double lr) {
-        const LossSums sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(),
-                                              rows, count, pre, *pool_);
+        LossSums sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(),
+                                        rows, count, pre, *pool_);
         if (options_.schedule_per_step) ++steps_in_schedule_;
+        if (reducer_) reduce(sums);  // before the check below: every process must take the same decision
         if (!(sums.weight_sum > 0)) return sums;  // all weights zero: nothing to learn from this batch
         optimizer_.step(model_, engine_.gradient(), lr);
         return sums;
@@ -350,10 +409,29 @@ private:
     SGD<Scalar> optimizer_;
     detail::Rng rng_;
     int epochs_done_ = 0;
+    Index batches_done_in_epoch_ = 0;
     long long steps_in_schedule_ = 0;
     Callbacks callbacks_;
     std::unique_ptr<detail::ThreadPool> pool_;
     detail::BatchGradient<Scalar> engine_;
+    GradientReducer reducer_;
+
+    // The engine returns the mean gradient; rescaling by the local weight sum recovers the sum up to
+    // one rounding per element (relative 1e-7 in float), which keeps BatchGradient unchanged.
+    void reduce(LossSums& sums) {
+        Gradient<Scalar>& g = engine_.gradient();
+        if (sums.weight_sum > 0) {
+            const auto w = static_cast<Scalar>(sums.weight_sum);
+            g.weight *= w;
+            g.bias *= w;
+        }
+        reducer_(g, sums);
+        if (sums.weight_sum > 0) {
+            const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
+            g.weight *= inv;
+            g.bias *= inv;
+        }
+    }
 };
 
 }  // namespace logreg

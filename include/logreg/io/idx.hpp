@@ -4,7 +4,8 @@
 // one big-endian uint32 per dimension, then the elements in row-major order.
 // The reader treats every file as untrusted: the whole header is validated, and
 // the claimed size checked against what the file can hold, before anything is
-// allocated. Gzip is detected by its magic bytes (not the file name) and needs
+// allocated (gzip: the body buffer grows only as decompressed data arrives).
+// Gzip is detected by its magic bytes (not the file name) and needs
 // zlib: define LOGREG_HAVE_ZLIB and link zlib, as the CMake target logreg::io does.
 #pragma once
 
@@ -366,11 +367,10 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     return h;
 }
 
-/// Reads exactly h.data_bytes into `out`, then checks that nothing follows.
-inline void read_idx_body(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
-                          std::uint8_t* out) {
+/// After `got` bytes of the body were read: checks that they are all and that nothing follows.
+inline void check_idx_body_end(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
+                               std::size_t got) {
     const auto n = static_cast<std::size_t>(h.data_bytes);
-    const std::size_t got = src.read(out, n);
     if (got < n)
         throw FormatError(cat(path, ": header claims ", describe(kind, h), " (", n, " bytes) but the ",
                               src.gzip() ? "decompressed data holds" : "file holds", " only ", got,
@@ -383,12 +383,39 @@ inline void read_idx_body(IdxSource& src, const std::string& path, IdxKind kind,
                               describe(kind, h), ")", src.gzip() ? ": the decompressed content is longer" : ""));
 }
 
+/// Reads exactly h.data_bytes into `out`, then checks that nothing follows.
+inline void read_idx_body(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
+                          std::uint8_t* out) {
+    check_idx_body_end(src, path, kind, h, src.read(out, static_cast<std::size_t>(h.data_bytes)));
+}
+
+/// Reads the body into `out`, which grows only as decompressed data actually arrives. For gzip
+/// the file size bounds the claimed size only by the deflate ratio (1100x); growing with the
+/// data means a small file with a large claim allocates little before it is found truncated.
+inline void read_idx_body_growing(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
+                                  std::vector<std::uint8_t>& out) {
+    const auto n = static_cast<std::size_t>(h.data_bytes);
+    std::size_t got = 0, size = std::min<std::size_t>(n, std::size_t{1} << 16);
+    for (;;) {
+        out.resize(size);
+        got += src.read(out.data() + got, size - got);
+        if (got < size || size == n) break;
+        size = std::min(n, 2 * size);
+    }
+    out.resize(got);
+    check_idx_body_end(src, path, kind, h, got);
+}
+
 inline IdxHeader read_idx_into(const std::string& path, IdxKind kind, std::uint8_t expected_type,
                                std::vector<std::uint8_t>& out) {
     IdxSource src(path);
     IdxHeader h = read_idx_header(src, path, kind, expected_type);
-    out.resize(static_cast<std::size_t>(h.data_bytes));
-    read_idx_body(src, path, kind, h, out.data());
+    if (src.gzip()) {
+        read_idx_body_growing(src, path, kind, h, out);
+    } else {  // the file size has been checked against the claim: allocate it at once
+        out.resize(static_cast<std::size_t>(h.data_bytes));
+        read_idx_body(src, path, kind, h, out.data());
+    }
     return h;
 }
 
@@ -410,8 +437,14 @@ inline IdxArray read_idx(const std::string& path, std::uint8_t expected_type = 0
 inline RowMatrix<std::uint8_t> read_idx_images(const std::string& path) {
     detail::IdxSource src(path);
     const detail::IdxHeader h = detail::read_idx_header(src, path, detail::IdxKind::images, 0x08);
-    RowMatrix<std::uint8_t> images(static_cast<Index>(h.dims[0]),
-                                   static_cast<Index>(std::uint64_t{h.dims[1]} * h.dims[2]));
+    const auto rows = static_cast<Index>(h.dims[0]);
+    const auto cols = static_cast<Index>(std::uint64_t{h.dims[1]} * h.dims[2]);
+    if (src.gzip()) {  // see read_idx_body_growing: allocate as the data arrives
+        std::vector<std::uint8_t> bytes;
+        detail::read_idx_body_growing(src, path, detail::IdxKind::images, h, bytes);
+        return Eigen::Map<const RowMatrix<std::uint8_t>>(bytes.data(), rows, cols);
+    }
+    RowMatrix<std::uint8_t> images(rows, cols);
     detail::read_idx_body(src, path, detail::IdxKind::images, h, images.data());
     return images;
 }
@@ -429,6 +462,95 @@ inline LabelVector read_idx_labels(const std::string& path, int num_classes = 10
             throw FormatError(logreg::detail::cat(path, ": label ", int{bytes[i]}, " at index ", i,
                                                   " is outside [0, ", num_classes, ")"));
         labels[static_cast<Index>(i)] = bytes[i];
+    }
+    return labels;
+}
+
+// ---- Row ranges: each process of a distributed run reads only its own slice ----
+
+/// What the header of an IDX image or label file says (nothing else is read).
+struct IdxInfo {
+    Index count = 0;               ///< images or labels in the file (the first dimension)
+    Index row_bytes = 0;           ///< bytes per image (rows x cols) or 1 per label
+    std::uint64_t header_bytes = 0;
+    bool gzip = false;
+};
+
+namespace detail {
+
+inline IdxInfo read_idx_info(IdxSource& src, const std::string& path, IdxKind kind) {
+    const IdxHeader h = read_idx_header(src, path, kind, 0x08);
+    IdxInfo info;
+    info.count = static_cast<Index>(h.dims[0]);
+    info.row_bytes = kind == IdxKind::images ? static_cast<Index>(std::uint64_t{h.dims[1]} * h.dims[2]) : 1;
+    info.header_bytes = h.header_bytes;
+    info.gzip = src.gzip();
+    return info;
+}
+
+/// Reads rows [begin, begin + count) of a validated IDX file into `out` (count * row_bytes bytes).
+/// Raw files: one seek to header + begin * row_bytes. Gzip streams cannot be indexed: the rows
+/// before `begin` are decompressed into a small buffer and dropped.
+inline IdxInfo read_idx_rows(const std::string& path, IdxKind kind, Index begin, Index count,
+                             std::vector<std::uint8_t>& out) {
+    IdxSource src(path);
+    const IdxInfo info = read_idx_info(src, path, kind);  // checks the file size against the header
+    if (begin < 0 || count < 0 || begin > info.count || count > info.count - begin)
+        throw InvalidParameter(cat(path, ": rows [", begin, ", ", begin + count, ") are outside the file's [0, ",
+                                   info.count, ")"));
+    const auto row = static_cast<std::uint64_t>(info.row_bytes);
+    out.resize(static_cast<std::size_t>(static_cast<std::uint64_t>(count) * row));
+    std::size_t got = 0;
+    if (!info.gzip) {
+        std::ifstream in(path, std::ios::binary);
+        in.seekg(static_cast<std::streamoff>(info.header_bytes + static_cast<std::uint64_t>(begin) * row));
+        if (!in) throw IoError(cat(path, ": cannot seek to row ", begin));
+        in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
+        got = static_cast<std::size_t>(in.gcount());
+    } else {
+        std::vector<std::uint8_t> skip(std::size_t{1} << 16);
+        std::uint64_t left = static_cast<std::uint64_t>(begin) * row;
+        while (left > 0) {
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, skip.size()));
+            const std::size_t n = src.read(skip.data(), want);
+            if (n < want) break;
+            left -= n;
+        }
+        if (left == 0) got = src.read(out.data(), out.size());
+    }
+    if (got < out.size())
+        throw FormatError(cat(path, ": rows [", begin, ", ", begin + count, ") could not be read in full: the ",
+                              info.gzip ? "decompressed data" : "file", " is truncated"));
+    return info;
+}
+
+}  // namespace detail
+
+/// The header of an IDX image file (magic 0x00000803): image count and bytes per image.
+inline IdxInfo read_idx_images_info(const std::string& path) {
+    detail::IdxSource src(path);
+    return detail::read_idx_info(src, path, detail::IdxKind::images);
+}
+
+/// Images [begin, begin + count) of an IDX image file as a count x (rows*cols) matrix. Only a raw
+/// (uncompressed) file is truly read by offset; a gzip file is decompressed up to the slice.
+inline RowMatrix<std::uint8_t> read_idx_image_rows(const std::string& path, Index begin, Index count) {
+    std::vector<std::uint8_t> bytes;
+    const IdxInfo info = detail::read_idx_rows(path, detail::IdxKind::images, begin, count, bytes);
+    return Eigen::Map<const RowMatrix<std::uint8_t>>(bytes.data(), count, info.row_bytes);
+}
+
+/// Labels [begin, begin + count) of an IDX label file; each must lie in [0, num_classes).
+inline LabelVector read_idx_label_rows(const std::string& path, Index begin, Index count, int num_classes = 10) {
+    std::vector<std::uint8_t> bytes;
+    detail::read_idx_rows(path, detail::IdxKind::labels, begin, count, bytes);
+    LabelVector labels(count);
+    for (Index i = 0; i < count; ++i) {
+        const std::uint8_t v = bytes[static_cast<std::size_t>(i)];
+        if (v >= num_classes)
+            throw FormatError(logreg::detail::cat(path, ": label ", int{v}, " at index ", begin + i,
+                                                  " is outside [0, ", num_classes, ")"));
+        labels[i] = v;
     }
     return labels;
 }

@@ -1,0 +1,165 @@
+// mnist_train --distributed: data-parallel training over MPI (mpirun -np P mnist_train --distributed).
+//
+// Each rank reads only its slice of the training files (by offset for raw files), holds out the
+// --val-split fraction of its slice for validation, and trains with logreg::distributed::fit_sharded;
+// the batch size is the global one. Rank 0 alone prints, evaluates the test set and writes the
+// model, the metrics JSON and the report. An error on any rank aborts the whole job (MPI_Abort),
+// and a rank that stops answering makes the others fail after --mpi-timeout seconds.
+// Kept out of mnist_train.cpp so that the program compiles without MPI.
+#pragma once
+
+#include "common/console.hpp"
+
+#include <logreg/distributed/mpi.hpp>
+#include <logreg/io/atomic_file.hpp>
+#include <logreg/io/mnist.hpp>
+#include <logreg/io/report.hpp>
+#include <logreg/io/safetensors.hpp>
+#include <logreg/logreg.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+namespace examples {
+
+template <typename Options>
+int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::distributed::Communicator& comm) {
+    using namespace logreg;
+    using Scalar = float;
+    const bool root = comm.is_root();
+    if (!o.checkpoint.empty() || !o.resume.empty())
+        throw InvalidParameter("--checkpoint and --resume are not supported with --distributed");
+    if (o.normalize != "unit")
+        throw InvalidParameter("--normalize " + o.normalize + " is not supported with --distributed (use unit)");
+    if (o.limit_train > 0) throw InvalidParameter("--limit-train is not supported with --distributed");
+    if (root) print_build_info(std::cout, o.threads);
+
+    // This rank's rows of the training files: [r N / P, (r + 1) N / P).
+    const io::MnistFiles files = io::find_mnist_files(o.data, io::MnistSplit::train);
+    const Index n = io::read_idx_images_info(files.images).count;
+    const distributed::RowRange mine = distributed::shard_range(n, comm.size(), comm.rank());
+    const Dataset<std::uint8_t> slice(io::read_idx_image_rows(files.images, mine.begin, mine.count),
+                                      io::read_idx_label_rows(files.labels, mine.begin, mine.count, 10), 10);
+    // Validation: the same fraction of every slice, chosen with a per-rank seed.
+    Dataset<std::uint8_t> train = slice, val;
+    if (o.val_split > 0) {
+        const Split s = train_validation_split(slice.size(), o.val_split, distributed::shard_seed(o.seed, -1, comm.rank()));
+        train = slice.subset(s.train);
+        val = slice.subset(s.validation);
+    }
+    if (root && !o.quiet)
+        std::cout << "data: " << o.data << " (" << n << " train images over " << comm.size()
+                  << " processes; rank 0 reads rows [" << mine.begin << ", " << mine.begin + mine.count
+                  << "), global batch " << o.batch_size << ")\n";
+
+    TrainOptions topt;
+    topt.epochs = o.epochs;
+    topt.batch_size = o.batch_size;
+    topt.seed = o.seed;
+    topt.threads = o.threads;
+    topt.sgd.lr = o.lr;
+    topt.sgd.momentum = o.momentum;
+    topt.sgd.nesterov = o.nesterov;
+    topt.sgd.weight_decay = o.weight_decay;
+    topt.schedule.kind = parse_schedule_kind(o.schedule);
+    topt.schedule.step_size = std::max(1, o.epochs / 3);
+    topt.schedule.gamma = topt.schedule.kind == Schedule::Kind::exponential ? 0.8 : 0.1;
+    topt.schedule.t_max = std::max(1, o.epochs);
+    topt.validate();
+    const auto pre = Preprocessor<Scalar>::unit(784);
+    Trainer<Scalar> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt);
+    const auto on_epoch = [&](const EpochRecord& e) {
+        if (!root || o.quiet) return;
+        std::printf("epoch %3d  train loss %.4f", e.epoch, e.train_loss);
+        if (std::isfinite(e.val_loss)) std::printf("  val loss %.4f  val acc %.4f", e.val_loss, e.val_accuracy);
+        std::printf("  lr %.4g  %.3fs\n", e.lr, e.seconds);
+        std::fflush(stdout);
+    };
+    const TrainReport report =
+        distributed::fit_sharded(trainer, train, pre, comm, o.val_split > 0 ? &val : nullptr, on_epoch);
+    if (report.reason == StopReason::diverged) {
+        if (root) std::cerr << "mnist_train: error: " << report.message << "\n";
+        return 3;
+    }
+    if (!root) return 0;  // rank 0 alone evaluates, prints and writes
+
+    double train_seconds = 0;
+    for (const auto& e : report.history) train_seconds += e.seconds;
+    const auto test = io::load_mnist(o.data, io::MnistSplit::test);
+    const Evaluation ev = evaluate(trainer.model(), test, pre);
+    const ClassificationReport cls = classification_report(ev.predictions, ev.labels, 10);
+    std::printf("test accuracy %.4f  test loss %.4f  (%zu epochs, %d processes, %.2fs training, %.1f ms/epoch)\n",
+                ev.accuracy, ev.loss, report.history.size(), comm.size(), train_seconds,
+                1000 * train_seconds / static_cast<double>(std::max<std::size_t>(1, report.history.size())));
+    if (!o.quiet) print_classification(std::cout, cls, digit_names());
+    settings["distributed"] = true;
+    settings["ranks"] = comm.size();
+
+    if (!o.save.empty()) {
+        io::ModelMetadata meta;
+        meta.class_names = digit_names();
+        meta.extra["dataset"] = "MNIST";
+        meta.extra["test_accuracy"] = std::to_string(ev.accuracy);
+        meta.extra["training_options"] = settings.dump();
+        io::save_model(o.save, trainer.model(), pre, meta);
+        std::cout << "model saved to " << o.save << "\n";
+    }
+    if (!o.metrics_json.empty()) {
+        nlohmann::json j;
+        j["test_accuracy"] = ev.accuracy;
+        j["test_loss"] = ev.loss;
+        j["train_seconds"] = train_seconds;
+        j["stop_reason"] = to_string(report.reason);
+        j["options"] = settings;
+        j["epochs"] = nlohmann::json::array();
+        for (const auto& e : report.history) {
+            nlohmann::json row;
+            row["epoch"] = e.epoch;
+            row["train_loss"] = e.train_loss;
+            row["val_loss"] = std::isfinite(e.val_loss) ? nlohmann::json(e.val_loss) : nlohmann::json(nullptr);
+            row["val_accuracy"] = std::isfinite(e.val_loss) ? nlohmann::json(e.val_accuracy) : nlohmann::json(nullptr);
+            row["lr"] = e.lr;
+            row["seconds"] = e.seconds;
+            j["epochs"].push_back(row);
+        }
+        io::write_file_atomically(o.metrics_json, [&](std::ostream& out) { out << j.dump(2) << "\n"; });
+        std::cout << "metrics written to " << o.metrics_json << "\n";
+    }
+    if (!o.report.empty()) {
+        io::ReportData rd;
+        rd.title = "logreg on MNIST (" + std::to_string(comm.size()) + " processes)";
+        rd.batch_losses = report.batch_losses;
+        rd.epochs = report.history;
+        rd.confusion = cls.confusion;
+        rd.class_names = digit_names();
+        rd.test_accuracy = ev.accuracy;
+        rd.test_loss = ev.loss;
+        const RowMatrix<Scalar> probabilities = trainer.model().predict_proba(pre.transform(test.features()));
+        rd.samples = io::pick_samples(test.features(), 28, 28, ev.labels, ev.predictions, probabilities, 24, 24);
+        for (const auto& [key, value] : settings.items()) rd.settings[key] = value.dump();
+        rd.settings["train_seconds"] = std::to_string(train_seconds);
+        io::write_html_report(o.report, rd);
+        std::cout << "report written to " << o.report << "\n";
+    }
+    return 0;
+}
+
+/// The --distributed entry point: an error on any rank ends the whole job with its message.
+template <typename Options>
+int run_distributed(const Options& o, const nlohmann::json& settings) {
+    logreg::distributed::Environment env;
+    logreg::distributed::Communicator comm(MPI_COMM_WORLD, o.mpi_timeout);
+    try {
+        return run_distributed_checked(o, settings, comm);
+    } catch (const std::exception& e) {
+        std::cerr << "mnist_train: error (rank " << comm.rank() << " of " << comm.size() << "): " << e.what() << "\n";
+        std::cerr.flush();
+        comm.abort(2);  // the other ranks would otherwise wait in the next collective
+    }
+}
+
+}  // namespace examples

@@ -1,0 +1,353 @@
+// logreg/distributed/mpi.hpp - synchronous data-parallel SGD over MPI (CMake target logreg::mpi).
+//
+// Every rank trains on its own shard; each global step sums the ranks' gradients and loss sums
+// with ONE in-place MPI_Allreduce on a preallocated buffer, then every rank applies the same
+// update, so all ranks hold bitwise identical weights after every step. The core headers stay
+// MPI-free: the only hook is Trainer::set_gradient_reducer. See docs/scaling.md.
+//
+// Failure handling: the communicator is a duplicate with MPI_ERRORS_RETURN (an MPI error becomes a
+// CommunicationError naming the call), and every collective runs non-blocking under a watchdog:
+// if it has not completed after `timeout_seconds` (a rank died or hangs), it throws instead of
+// waiting forever. Programs should then call abort(), which ends every rank (MPI_Abort).
+#pragma once
+
+#include <logreg/distributed/shard.hpp>
+#include <logreg/evaluate.hpp>
+#include <logreg/train.hpp>
+
+#include <mpi.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace logreg::distributed {
+
+/// An MPI call failed, or a collective did not complete within the watchdog's timeout.
+class CommunicationError : public Error {
+public:
+    using Error::Error;
+};
+
+namespace detail {
+
+using logreg::detail::cat;
+
+template <typename T>
+MPI_Datatype mpi_type() {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, long long>,
+                  "logreg::distributed: only float, double and long long travel over MPI");
+    if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
+    else if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
+    else return MPI_LONG_LONG;
+}
+
+inline std::string mpi_error_string(int code) {
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(code, text, &len);
+    return std::string(text, static_cast<std::size_t>(len));
+}
+
+}  // namespace detail
+
+/// Initialises MPI if nobody has yet and finalises it on destruction if it did (RAII).
+class Environment {
+public:
+    Environment() {
+        int initialized = 0;
+        MPI_Initialized(&initialized);
+        if (!initialized) {
+            int provided = 0;
+            // FUNNELED: our worker threads never call MPI; only the training thread does.
+            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+            owns_ = true;
+        }
+    }
+    Environment(const Environment&) = delete;
+    Environment& operator=(const Environment&) = delete;
+    ~Environment() {
+        int finalized = 0;
+        MPI_Finalized(&finalized);
+        if (owns_ && !finalized) MPI_Finalize();
+    }
+
+private:
+    bool owns_ = false;
+};
+
+/// A duplicate of an MPI communicator with errors returned (not fatal) and watched collectives.
+class Communicator {
+public:
+    /// `timeout_seconds`: how long a collective may take before the peers are presumed dead.
+    explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD, double timeout_seconds = 300.0)
+        : timeout_(timeout_seconds) {
+        if (!(timeout_seconds > 0))
+            throw InvalidParameter(detail::cat("Communicator: timeout_seconds is ", timeout_seconds,
+                                               "; it must be > 0"));
+        check(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup");
+        check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+        check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+        check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    }
+    Communicator(const Communicator&) = delete;
+    Communicator& operator=(const Communicator&) = delete;
+    ~Communicator() {
+        int finalized = 0;
+        MPI_Finalized(&finalized);
+        if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+    }
+
+    int rank() const { return rank_; }
+    int size() const { return size_; }
+    /// Rank 0 alone writes models, reports and logs.
+    bool is_root() const { return rank_ == 0; }
+    MPI_Comm get() const { return comm_; }
+    double timeout_seconds() const { return timeout_; }
+
+    /// In-place elementwise sum over all ranks of data[0..n); `what` names it in errors.
+    template <typename T>
+    void allreduce_sum(T* data, Index n, const char* what) {
+        reduce(data, n, MPI_SUM, what);
+    }
+    template <typename T>
+    void allreduce_max(T* data, Index n, const char* what) {
+        reduce(data, n, MPI_MAX, what);
+    }
+
+    /// Every rank's value, in rank order.
+    std::vector<long long> allgather(long long value, const char* what) {
+        std::vector<long long> all(static_cast<std::size_t>(size_));
+        MPI_Request request = MPI_REQUEST_NULL;
+        check(MPI_Iallgather(&value, 1, MPI_LONG_LONG, all.data(), 1, MPI_LONG_LONG, comm_, &request),
+              "MPI_Iallgather");
+        wait(request, what);
+        return all;
+    }
+
+    void barrier(const char* what = "barrier") {
+        MPI_Request request = MPI_REQUEST_NULL;
+        check(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
+        wait(request, what);
+    }
+
+    /// Ends every rank of the job (MPI_Abort): the way out after an error on one rank.
+    [[noreturn]] void abort(int code) const {
+        MPI_Abort(comm_, code);
+        std::abort();  // MPI_Abort does not return; keeps [[noreturn]] honest if it did
+    }
+
+private:
+    template <typename T>
+    void reduce(T* data, Index n, MPI_Op op, const char* what) {
+        if (n < 0 || n > std::numeric_limits<int>::max())
+            throw InvalidParameter(detail::cat("allreduce of ", what, ": ", n, " elements do not fit an int count"));
+        MPI_Request request = MPI_REQUEST_NULL;
+        check(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(n), detail::mpi_type<T>(), op, comm_, &request),
+              "MPI_Iallreduce");
+        wait(request, what);
+    }
+
+    // The watchdog: poll the request; past the deadline the peers are presumed dead or stuck.
+    // Polling with yield for the first 50 ms keeps the latency of a healthy step low (a step takes
+    // well under that) while letting other ranks on the same core run; after that we sleep, so a
+    // rank waiting for a slow or dead peer does not burn a core.
+    void wait(MPI_Request& request, const char* what) {
+        using Clock = std::chrono::steady_clock;
+        const auto start = Clock::now();
+        const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_));
+        for (long polls = 0;; ++polls) {
+            int done = 0;
+            check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+            if (done) return;
+            const auto now = Clock::now();
+            if (now > deadline)
+                throw CommunicationError(detail::cat(
+                    "rank ", rank_, " of ", size_, ": the collective '", what, "' did not complete within ", timeout_,
+                    " s; another rank has probably died or hangs (aborting instead of waiting forever)"));
+            if (now - start < std::chrono::milliseconds(50))
+                std::this_thread::yield();
+            else
+                std::this_thread::sleep_for(std::chrono::microseconds(polls < 100000 ? 100 : 1000));
+        }
+    }
+
+    void check(int rc, const char* call) const {
+        if (rc != MPI_SUCCESS)
+            throw CommunicationError(detail::cat("rank ", rank_, ": ", call, " failed: ", detail::mpi_error_string(rc)));
+    }
+
+    MPI_Comm comm_ = MPI_COMM_NULL;
+    int rank_ = 0;
+    int size_ = 1;
+    double timeout_ = 300.0;
+};
+
+/// The Trainer's gradient reducer for MPI: packs W, b and the loss sums into one preallocated
+/// buffer and sums it over the ranks with a single in-place allreduce per step (no allocation).
+template <typename Scalar>
+class GradientAllreduce {
+public:
+    GradientAllreduce(Communicator& comm, Index classes, Index features)
+        : comm_(&comm), weights_(classes * features), buffer_(static_cast<std::size_t>(classes * features + classes + 4)) {}
+
+    /// Scalars sent per step: classes x features + classes + 4.
+    Index size() const { return static_cast<Index>(buffer_.size()); }
+
+    void operator()(Gradient<Scalar>& g, LossSums& sums) {
+        Scalar* p = buffer_.data();
+        const Index c = g.bias.size();
+        std::copy(g.weight.data(), g.weight.data() + weights_, p);
+        std::copy(g.bias.data(), g.bias.data() + c, p + weights_);
+        // The sums travel as Scalar too (one datatype, one call); each is split into a high and a low
+        // part so that float keeps about 14 significant digits of the double.
+        Scalar* s = p + weights_ + c;
+        split(sums.loss_sum, s[0], s[1]);
+        split(sums.weight_sum, s[2], s[3]);
+        comm_->allreduce_sum(p, size(), "gradient");
+        std::copy(p, p + weights_, g.weight.data());
+        std::copy(p + weights_, p + weights_ + c, g.bias.data());
+        sums.loss_sum = static_cast<double>(s[0]) + static_cast<double>(s[1]);
+        sums.weight_sum = static_cast<double>(s[2]) + static_cast<double>(s[3]);
+    }
+
+private:
+    static void split(double v, Scalar& hi, Scalar& lo) {
+        hi = static_cast<Scalar>(v);
+        lo = static_cast<Scalar>(v - static_cast<double>(hi));
+    }
+
+    Communicator* comm_;
+    Index weights_;
+    std::vector<Scalar> buffer_;
+};
+
+/// Largest difference of any weight between ranks (0 when they agree bitwise, as they must).
+template <typename Scalar>
+double weight_divergence(Communicator& comm, const LinearSoftmax<Scalar>& model) {
+    std::vector<double> hi, lo;
+    for (Index i = 0; i < model.weight().size(); ++i) hi.push_back(static_cast<double>(model.weight().data()[i]));
+    for (Index i = 0; i < model.bias().size(); ++i) hi.push_back(static_cast<double>(model.bias()[i]));
+    lo = hi;
+    for (double& v : lo) v = -v;
+    comm.allreduce_max(hi.data(), static_cast<Index>(hi.size()), "weight check (max)");
+    comm.allreduce_max(lo.data(), static_cast<Index>(lo.size()), "weight check (min)");
+    double worst = 0;
+    for (std::size_t i = 0; i < hi.size(); ++i) worst = std::max(worst, hi[i] + lo[i]);
+    return worst;
+}
+
+/// Loss and accuracy over the union of the ranks' validation shards (every rank gets the result).
+template <typename Scalar, typename Feature>
+Evaluation evaluate_sharded(Communicator& comm, const LinearSoftmax<Scalar>& model, const Dataset<Feature>& shard,
+                            const Preprocessor<Scalar>& pre, const CrossEntropy<Scalar>& loss = {}) {
+    double sums[3] = {0, 0, 0};  // loss sum, correct, rows
+    if (!shard.empty()) {
+        const Evaluation local = evaluate(model, shard, pre, loss);
+        const auto n = static_cast<double>(shard.size());
+        sums[0] = local.loss * n;
+        sums[1] = std::round(local.accuracy * n);
+        sums[2] = n;
+    }
+    comm.allreduce_sum(sums, 3, "validation sums");
+    Evaluation ev;
+    ev.loss = sums[2] > 0 ? sums[0] / sums[2] : std::numeric_limits<double>::quiet_NaN();
+    ev.accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0.0;
+    return ev;
+}
+
+/// Synchronous data-parallel training: trainer.options().epochs epochs over the ranks' shards.
+///
+/// Call on every rank with its own shard (e.g. the rows shard_range() gives it). The batch size in
+/// the trainer's options is the GLOBAL batch B; batches follow the scheme of shard.hpp, so the
+/// result equals single-process training on the same batches up to summation order. `val` (this
+/// rank's validation rows, may be empty) is evaluated after each epoch over all ranks; `on_epoch`
+/// runs on every rank (print on the root only). Sample weights are supported; the trainer's
+/// per-batch callbacks are not called. Returns the same report on every rank.
+template <typename Scalar, typename Feature>
+TrainReport fit_sharded(Trainer<Scalar>& trainer, const Dataset<Feature>& shard, const Preprocessor<Scalar>& pre,
+                        Communicator& comm, const Dataset<Feature>* val = nullptr,
+                        const std::function<void(const EpochRecord&)>& on_epoch = {}) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+    const TrainOptions& opt = trainer.options();
+    const std::vector<long long> sizes = comm.allgather(static_cast<long long>(shard.size()), "shard sizes");
+    std::vector<Index> shard_rows(sizes.begin(), sizes.end());
+    Index total = 0;
+    for (Index n : shard_rows) total += n;
+    if (total == 0) throw DataError("fit_sharded: every shard is empty");
+    if (!shard.empty()) {
+        trainer.model().check_features(shard.num_features());
+        pre.check_features(shard.num_features());
+    }
+
+    GradientAllreduce<Scalar> reducer(comm, trainer.model().num_classes(), trainer.model().num_features());
+    trainer.set_gradient_reducer([&reducer](Gradient<Scalar>& g, LossSums& s) { reducer(g, s); });
+    struct Unhook {  // the trainer must not keep a reducer that points into this frame
+        Trainer<Scalar>& t;
+        ~Unhook() { t.set_gradient_reducer({}); }
+    } unhook{trainer};
+    trainer.prepare(std::max<Index>(1, std::min(opt.batch_size, shard.size())));
+
+    TrainReport report;
+    for (int e = 0; e < opt.epochs; ++e) {
+        const auto epoch_start = Clock::now();
+        const int epoch = trainer.epochs_done();  // 0-based index of this epoch
+        const IndexVector order = shard_order(shard.size(), opt.seed, epoch, comm.rank(), opt.shuffle);
+        BatchPlan plan(shard_rows, opt.batch_size);
+        const LinearSoftmax<Scalar> epoch_start_model = trainer.model();
+        const SGD<Scalar> epoch_start_optimizer = trainer.optimizer();
+        EpochRecord rec;
+        rec.epoch = epoch + 1;
+        rec.lr = trainer.current_lr();
+        LossSums epoch_sums;
+        Index done = 0;
+        for (Index step = 0;; ++step) {
+            const std::vector<Index>& counts = plan.next();
+            if (counts.empty()) break;
+            const Index count = counts[static_cast<std::size_t>(comm.rank())];
+            const double lr = trainer.current_lr();
+            const LossSums sums = trainer.step_rows(shard, order.data() + done, count, pre, lr);  // global sums
+            done += count;
+            epoch_sums += sums;
+            report.batch_losses.push_back(sums.mean());
+            // Global loss and identical weights: every rank takes the same decision here.
+            if (!std::isfinite(sums.mean()) || !trainer.model().all_finite()) {
+                trainer.model() = epoch_start_model;
+                trainer.optimizer() = epoch_start_optimizer;
+                report.reason = StopReason::diverged;
+                report.diverged_epoch = epoch + 1;
+                report.diverged_batch = step;
+                report.message = detail::cat("training diverged at epoch ", epoch + 1, ", batch ", step,
+                                             "; the model was restored to its state at the start of the epoch. "
+                                             "Try a smaller learning rate.");
+                report.seconds = since(start);
+                return report;
+            }
+        }
+        trainer.set_epochs_done(epoch + 1);
+        rec.train_loss = epoch_sums.mean();
+        rec.seconds = since(epoch_start);
+        if (val) {
+            const Evaluation ev = evaluate_sharded(comm, trainer.model(), *val, pre, trainer.loss());
+            rec.val_loss = ev.loss;
+            rec.val_accuracy = ev.accuracy;
+        }
+        report.history.push_back(rec);
+        if (on_epoch) on_epoch(rec);
+    }
+    report.reason = StopReason::max_epochs;
+    report.message = detail::cat("reached ", opt.epochs, " epochs");
+    report.seconds = since(start);
+    return report;
+}
+
+}  // namespace logreg::distributed

@@ -1,0 +1,180 @@
+// logreg/io/checkpoint.hpp - save and restore a Trainer's whole state, so that training can stop
+// (Ctrl-C, a crash, a killed job) and continue to bitwise the same weights as an uninterrupted run.
+//
+// A checkpoint is a safetensors file (see safetensors.hpp):
+//   tensors   weight [classes, features], bias [classes] (the model, in the trainer's Scalar type);
+//             optimizer.weight_buffer, optimizer.bias_buffer (SGD momentum, only once they exist)
+//   metadata  format = "logreg.checkpoint", logreg_version, scalar (F32/F64), epochs_done,
+//             batches_done_in_epoch, schedule_steps, optimizer_steps, optimizer_has_buffers,
+//             rng (the std::mt19937_64 state as text, as operator<< writes it), and the caller's extras
+//             (e.g. the options the run was started with, to refuse a resume with other options).
+// It is written with write_file_atomically: a reader, or a process killed at any moment, sees the
+// previous checkpoint or the new one, never a mix.
+#pragma once
+
+#include <logreg/detail/format.hpp>
+#include <logreg/error.hpp>
+#include <logreg/io/safetensors.hpp>
+#include <logreg/train.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <locale>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace logreg::io {
+
+/// The value of the "format" metadata entry of a checkpoint file.
+inline constexpr const char* checkpoint_format = "logreg.checkpoint";
+
+namespace detail {
+
+inline const std::set<std::string>& reserved_checkpoint_keys() {
+    static const std::set<std::string> keys = {"format",          "logreg_version",        "scalar",
+                                               "epochs_done",     "batches_done_in_epoch", "schedule_steps",
+                                               "optimizer_steps", "optimizer_has_buffers", "rng"};
+    return keys;
+}
+
+inline std::string rng_text(const logreg::detail::Rng& rng) {
+    std::ostringstream out;
+    out.imbue(std::locale::classic());
+    out << rng;
+    return out.str();
+}
+
+}  // namespace detail
+
+/// Writes the trainer's state (model, momentum buffers, step and epoch counters, RNG) to `path`,
+/// atomically, with `extra` as additional metadata. Call it between fit() calls or from an
+/// on_epoch callback (the state is consistent there), or after fit() returned
+/// StopReason::interrupted. Throws InvalidParameter for a reserved extra key, NumericalError for
+/// a non-finite model, IoError if writing fails (the previous file then stays as it was).
+template <typename Scalar>
+void save_checkpoint(const std::string& path, const Trainer<Scalar>& trainer,
+                     const std::map<std::string, std::string>& extra = {}) {
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                  "logreg::io::save_checkpoint: checkpoints store float or double models");
+    const auto& model = trainer.model();
+    if (!model.all_finite())
+        throw NumericalError("save_checkpoint '" + path + "': the model has non-finite parameters");
+    for (const auto& [key, value] : extra)
+        if (detail::reserved_checkpoint_keys().count(key))
+            throw InvalidParameter("save_checkpoint '" + path + "': metadata key '" + key + "' is reserved by logreg");
+    const SGD<Scalar>& opt = trainer.optimizer();
+    SafetensorsWriter w;
+    w.add("weight", model.weight());
+    w.add("bias", model.bias());
+    if (opt.has_buffers()) {
+        w.add("optimizer.weight_buffer", opt.weight_buffer());
+        w.add("optimizer.bias_buffer", opt.bias_buffer());
+    }
+    for (const auto& [key, value] : extra) w.set_metadata(key, value);
+    w.set_metadata("format", checkpoint_format);
+    w.set_metadata("logreg_version", logreg::version);
+    w.set_metadata("scalar", dtype_of<Scalar>());
+    w.set_metadata("epochs_done", std::to_string(trainer.epochs_done()));
+    w.set_metadata("batches_done_in_epoch", std::to_string(trainer.batches_done_in_epoch()));
+    w.set_metadata("schedule_steps", std::to_string(trainer.schedule_steps()));
+    w.set_metadata("optimizer_steps", std::to_string(opt.steps()));
+    w.set_metadata("optimizer_has_buffers", opt.has_buffers() ? "1" : "0");
+    w.set_metadata("rng", detail::rng_text(trainer.rng()));
+    w.save(path);
+}
+
+/// Restores a checkpoint written by save_checkpoint into `trainer`, whose model must have the
+/// same shape and Scalar type; returns the extra metadata. Everything is validated before the
+/// trainer is touched: on any error (IoError, FormatError naming the file and the entry,
+/// NumericalError) the trainer is unchanged.
+template <typename Scalar>
+std::map<std::string, std::string> load_checkpoint(const std::string& path, Trainer<Scalar>& trainer) {
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                  "logreg::io::load_checkpoint: checkpoints store float or double models");
+    using logreg::detail::cat;
+    const SafetensorsFile f(path);
+    const auto& md = f.metadata();
+    auto meta = [&](const std::string& key) -> const std::string& {
+        const auto it = md.find(key);
+        if (it == md.end()) throw f.error("it is not a logreg checkpoint: metadata '" + key + "' is missing");
+        return it->second;
+    };
+    if (meta("format") != checkpoint_format)
+        throw f.error("format is '" + meta("format") + "'; expected '" + checkpoint_format +
+                      "' (a model file saved with --save is not a checkpoint)");
+    if (meta("scalar") != dtype_of<Scalar>())
+        throw f.error("the checkpoint holds " + meta("scalar") + " parameters but the trainer uses " +
+                      dtype_of<Scalar>() + ": resuming would not continue bitwise");
+    auto count = [&](const std::string& key, std::int64_t max) {
+        std::int64_t v = 0;
+        if (!detail::parse_count(meta(key), v) || v > max)
+            throw f.error("metadata " + key + " is '" + meta(key) + "'; expected an integer in [0, " +
+                          std::to_string(max) + "]");
+        return v;
+    };
+    const auto epochs_done = static_cast<int>(count("epochs_done", std::numeric_limits<int>::max()));
+    const Index batches_done = static_cast<Index>(count("batches_done_in_epoch", std::int64_t{1} << 40));
+    const long long schedule_steps = count("schedule_steps", std::int64_t{1} << 60);
+    const long long optimizer_steps = count("optimizer_steps", std::int64_t{1} << 60);
+    const std::string& has_buffers_text = meta("optimizer_has_buffers");
+    if (has_buffers_text != "0" && has_buffers_text != "1")
+        throw f.error("metadata optimizer_has_buffers is '" + has_buffers_text + "'; expected 0 or 1");
+    const bool has_buffers = has_buffers_text == "1";
+
+    logreg::detail::Rng rng;
+    {
+        std::istringstream in(meta("rng"));
+        in.imbue(std::locale::classic());
+        in >> rng;
+        if (!in.fail() && !in.eof()) in >> std::ws;  // reading the last number may already hit the end
+        if (in.fail() || !in.eof())
+            throw f.error("metadata rng is not the text of a std::mt19937_64 state (corrupt checkpoint?)");
+    }
+
+    const Index classes = trainer.model().num_classes(), features = trainer.model().num_features();
+    auto tensor = [&](const std::string& name, std::int64_t rows, std::int64_t cols) {
+        const TensorInfo& t = f.info(name);
+        const std::vector<std::int64_t> want =
+            cols < 0 ? std::vector<std::int64_t>{rows} : std::vector<std::int64_t>{rows, cols};
+        if (t.dtype != dtype_of<Scalar>())
+            throw f.error("tensor '" + name + "' has dtype " + t.dtype + "; expected " + dtype_of<Scalar>());
+        if (t.shape != want)
+            throw f.error("tensor '" + name + "' has shape " + detail::shape_text(t.shape) + " but the model needs " +
+                          detail::shape_text(want) + " (a checkpoint of another model?)");
+        return detail::model_tensor<Scalar>(f, name);  // checks finiteness
+    };
+    const std::vector<Scalar> weight = tensor("weight", classes, features);
+    const std::vector<Scalar> bias = tensor("bias", classes, -1);
+    std::vector<Scalar> weight_buf, bias_buf;
+    if (has_buffers) {
+        weight_buf = tensor("optimizer.weight_buffer", classes, features);
+        bias_buf = tensor("optimizer.bias_buffer", classes, -1);
+    }
+    for (const auto& [name, t] : f.tensors())
+        if (name != "weight" && name != "bias" && !(has_buffers && name.rfind("optimizer.", 0) == 0))
+            throw f.error("unexpected tensor '" + name + "' in a checkpoint");
+
+    // All checked: now change the trainer.
+    trainer.model().weight() = Eigen::Map<const RowMatrix<Scalar>>(weight.data(), classes, features);
+    trainer.model().bias() = Eigen::Map<const Vector<Scalar>>(bias.data(), classes);
+    RowMatrix<Scalar> wb;
+    Vector<Scalar> bb;
+    if (has_buffers) {
+        wb = Eigen::Map<const RowMatrix<Scalar>>(weight_buf.data(), classes, features);
+        bb = Eigen::Map<const Vector<Scalar>>(bias_buf.data(), classes);
+    }
+    trainer.optimizer().restore_state(std::move(wb), std::move(bb), has_buffers, optimizer_steps);
+    trainer.set_position(epochs_done, batches_done, schedule_steps);
+    trainer.rng() = rng;
+
+    std::map<std::string, std::string> extra;
+    for (const auto& [key, value] : md)
+        if (!detail::reserved_checkpoint_keys().count(key)) extra[key] = value;
+    return extra;
+}
+
+}  // namespace logreg::io

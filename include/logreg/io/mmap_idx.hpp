@@ -1,0 +1,218 @@
+// logreg/io/mmap_idx.hpp - training on an uncompressed IDX image file larger than memory.
+//
+// The pixels stay on disk: the file is memory-mapped one window of rows at a time (so the
+// address space stays bounded too, and a `ulimit -v` below the file size does not stop it), the
+// rows of each mini-batch are copied out of the mapping as bytes (B x 784 bytes for MNIST-shaped
+// data) and converted to Scalar by the usual gather of the training step. Only the labels
+// (one int per row) are held in memory.
+//
+// Order of an epoch: the windows in a random order, the rows of each window in a random order,
+// batches cut from that stream (a batch may straddle two windows). Reading a window is then a
+// sequential scan of the disk rather than one random page per row - the price is that the
+// shuffle is "local within windows", not a full permutation of the file (docs/scaling.md).
+//
+// POSIX only (mmap). A gzip file cannot be mapped: decompress it first (gunzip).
+#pragma once
+
+#include <logreg/dataset.hpp>
+#include <logreg/detail/format.hpp>
+#include <logreg/distributed/shard.hpp>
+#include <logreg/error.hpp>
+#include <logreg/io/idx.hpp>
+#include <logreg/train.hpp>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace logreg::io {
+
+/// An IDX image file (magic 0x00000803, uncompressed) mapped a window of rows at a time, with its labels.
+class MmapIdxDataset {
+public:
+    /// `window_bytes`: how much of the file is mapped at once (rounded to whole rows, at least one).
+    MmapIdxDataset(const std::string& images_path, const std::string& labels_path, int num_classes,
+                   std::uint64_t window_bytes = std::uint64_t{64} << 20)
+        : path_(images_path), num_classes_(num_classes) {
+        using logreg::detail::cat;
+        fd_ = ::open(images_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) throw IoError(cat(images_path, ": cannot open: ", std::strerror(errno)));
+        try {
+            read_header();
+            labels_ = read_idx_labels(labels_path, num_classes);
+            if (labels_.size() != rows_)
+                throw FormatError(cat(images_path, " holds ", rows_, " images but ", labels_path, " holds ",
+                                      labels_.size(), " labels"));
+        } catch (...) {
+            ::close(fd_);
+            throw;
+        }
+        window_rows_ = std::max<Index>(1, static_cast<Index>(window_bytes / static_cast<std::uint64_t>(cols_)));
+        page_ = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    }
+    MmapIdxDataset(const MmapIdxDataset&) = delete;
+    MmapIdxDataset& operator=(const MmapIdxDataset&) = delete;
+    ~MmapIdxDataset() {
+        unmap();
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    Index size() const { return rows_; }
+    Index num_features() const { return cols_; }
+    int num_classes() const { return num_classes_; }
+    const LabelVector& labels() const { return labels_; }
+    /// Rows per mapped window.
+    Index window_rows() const { return window_rows_; }
+    /// Windows in the file: ceil(size / window_rows).
+    Index windows() const { return (rows_ + window_rows_ - 1) / window_rows_; }
+
+    /// Maps window `w` (replacing the previous mapping) and returns a pointer to its first row;
+    /// valid until the next call. Rows of the window: [w * window_rows, min(size, (w + 1) * window_rows)).
+    const std::uint8_t* map_window(Index w) {
+        using logreg::detail::cat;
+        if (w < 0 || w >= windows())
+            throw InvalidParameter(cat("MmapIdxDataset: window ", w, " is outside [0, ", windows(), ")"));
+        unmap();
+        const Index first = w * window_rows_, count = std::min(window_rows_, rows_ - first);
+        const std::uint64_t begin = header_ + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(cols_);
+        const std::uint64_t aligned = begin / page_ * page_;  // mmap offsets must be page-aligned
+        length_ = static_cast<std::size_t>(begin - aligned + static_cast<std::uint64_t>(count) *
+                                                                 static_cast<std::uint64_t>(cols_));
+        void* p = ::mmap(nullptr, length_, PROT_READ, MAP_PRIVATE, fd_, static_cast<off_t>(aligned));
+        if (p == MAP_FAILED) {
+            length_ = 0;
+            throw IoError(cat(path_, ": cannot map rows [", first, ", ", first + count, "): ", std::strerror(errno)));
+        }
+        map_ = p;
+        // The rows of a window are visited in random order: read the whole window ahead.
+        ::madvise(map_, length_, MADV_WILLNEED);
+        return static_cast<const std::uint8_t*>(map_) + (begin - aligned);
+    }
+
+private:
+    void read_header() {
+        using logreg::detail::cat;
+        unsigned char h[16];
+        if (::pread(fd_, h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
+            throw FormatError(cat(path_, ": too short for an IDX image header (16 bytes)"));
+        if (h[0] == 0x1f && h[1] == 0x8b)
+            throw FormatError(cat(path_, ": the file is gzip-compressed; memory mapping needs the raw IDX file "
+                                         "(decompress it first with gunzip)"));
+        if (h[0] != 0 || h[1] != 0 || h[2] != 0x08 || h[3] != 3)
+            throw FormatError(cat(path_, ": not an IDX image file of unsigned bytes (magic 0x00000803 expected)"));
+        const auto be32 = [&](int at) {
+            return (std::uint64_t{h[at]} << 24) | (std::uint64_t{h[at + 1]} << 16) | (std::uint64_t{h[at + 2]} << 8) |
+                   std::uint64_t{h[at + 3]};
+        };
+        const std::uint64_t n = be32(4), r = be32(8), c = be32(12);
+        if (n == 0 || r == 0 || c == 0) throw FormatError(cat(path_, ": IDX header has a zero dimension"));
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) throw IoError(cat(path_, ": cannot stat: ", std::strerror(errno)));
+        // n, r, c < 2^32 each: n * (r * c) fits 64 bits unless r * c >= 2^32, which no image has.
+        const std::uint64_t expected = 16 + n * (r * c);
+        if (r * c >= (std::uint64_t{1} << 31) || static_cast<std::uint64_t>(st.st_size) != expected)
+            throw FormatError(cat(path_, ": header claims ", n, " images of ", r, "x", c, " (", expected,
+                                  " bytes with the header) but the file has ", st.st_size, " bytes"));
+        rows_ = static_cast<Index>(n);
+        cols_ = static_cast<Index>(r * c);
+        header_ = 16;
+    }
+
+    void unmap() {
+        if (map_) ::munmap(map_, length_);
+        map_ = nullptr;
+        length_ = 0;
+    }
+
+    std::string path_;
+    int fd_ = -1;
+    int num_classes_ = 0;
+    Index rows_ = 0, cols_ = 0, window_rows_ = 1;
+    std::uint64_t header_ = 16, page_ = 4096;
+    LabelVector labels_;
+    void* map_ = nullptr;
+    std::size_t length_ = 0;
+};
+
+/// Trains trainer.options().epochs epochs on a memory-mapped data set (see the top of this file).
+///
+/// Each batch's rows are copied from the mapping into a batch-sized Dataset<uint8_t> and handed
+/// to Trainer::step_rows, so the core's allocation-free step runs unchanged; the copy costs one
+/// batch-sized allocation per step here (the in-memory path allocates none). Records the train
+/// loss and time of each epoch; no validation, callbacks or checkpoints on this path.
+template <typename Scalar>
+TrainReport fit_mapped(Trainer<Scalar>& trainer, MmapIdxDataset& data, const Preprocessor<Scalar>& pre) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+    trainer.model().check_features(data.num_features());
+    pre.check_features(data.num_features());
+    const TrainOptions& opt = trainer.options();
+    const Index n = data.size(), d = data.num_features(), batch = std::min(opt.batch_size, n);
+    const IndexVector rows = iota(batch);  // a staged batch is rows 0..count of its own Dataset
+    trainer.prepare(batch);
+    RowMatrix<std::uint8_t> x(batch, d);
+    LabelVector y(batch);
+    TrainReport report;
+    for (int e = 0; e < opt.epochs; ++e) {
+        const auto epoch_start = Clock::now();
+        const int epoch = trainer.epochs_done();
+        const IndexVector window_order = distributed::shard_order(data.windows(), opt.seed, epoch, 0, opt.shuffle);
+        EpochRecord rec;
+        rec.epoch = epoch + 1;
+        rec.lr = trainer.current_lr();
+        LossSums epoch_sums;
+        Index filled = 0;
+        const auto step = [&]() {
+            Dataset<std::uint8_t> staged(filled == batch ? std::move(x) : RowMatrix<std::uint8_t>(x.topRows(filled)),
+                                         filled == batch ? std::move(y) : LabelVector(y.head(filled)),
+                                         data.num_classes());
+            const LossSums sums = trainer.step_rows(staged, rows.data(), filled, pre, trainer.current_lr());
+            epoch_sums += sums;
+            report.batch_losses.push_back(sums.mean());
+            x.resize(batch, d);  // moved-from (or still sized): the next batch's buffer
+            y.resize(batch);
+            filled = 0;
+        };
+        for (Index k = 0; k < window_order.size(); ++k) {
+            const Index w = window_order[k];
+            const std::uint8_t* base = data.map_window(w);
+            const Index first = w * data.window_rows(), count = std::min(data.window_rows(), n - first);
+            // Rows within the window: a seed per (epoch, window) so the order is reproducible.
+            const IndexVector local =
+                distributed::shard_order(count, opt.seed ^ 0x6a09e667f3bcc909ULL, epoch, static_cast<int>(w), opt.shuffle);
+            for (Index i = 0; i < count; ++i) {
+                const Index r = local[i];
+                std::memcpy(x.row(filled).data(), base + r * d, static_cast<std::size_t>(d));
+                y[filled] = data.labels()[first + r];
+                if (++filled == batch) step();
+            }
+        }
+        if (filled > 0) step();
+        trainer.set_epochs_done(epoch + 1);
+        rec.train_loss = epoch_sums.mean();
+        rec.seconds = since(epoch_start);
+        report.history.push_back(rec);
+        if (!std::isfinite(rec.train_loss) || !trainer.model().all_finite()) {
+            report.reason = StopReason::diverged;
+            report.diverged_epoch = epoch + 1;
+            report.message = logreg::detail::cat("training diverged in epoch ", epoch + 1, "; try a smaller learning rate");
+            report.seconds = since(start);
+            return report;
+        }
+    }
+    report.reason = StopReason::max_epochs;
+    report.message = logreg::detail::cat("reached ", opt.epochs, " epochs");
+    report.seconds = since(start);
+    return report;
+}
+
+}  // namespace logreg::io

@@ -1,0 +1,47 @@
+# mpirun -np 2 mnist_train --distributed: trains, reaches the accuracy, and only rank 0 writes files.
+#   -DMPIEXEC="mpirun;--oversubscribe" -DNP_FLAG=-n -DPROGRAM=mnist_train -DWORK=dir
+if("$ENV{LOGREG_MNIST_DIR}" STREQUAL "")
+  message("skipped: LOGREG_MNIST_DIR is not set")
+  return()
+endif()
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}/out")
+# --output-filename: each rank's stdout/stderr in its own file, to check what every rank printed.
+execute_process(
+  COMMAND ${MPIEXEC} ${NP_FLAG} 2 --output-filename ${WORK}/logs
+          ${PROGRAM} --distributed --epochs 3 --save model.safetensors --metrics-json metrics.json
+          --report report.html
+  WORKING_DIRECTORY "${WORK}/out"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "mpirun mnist_train --distributed failed: ${rc}")
+endif()
+file(GLOB_RECURSE logs "${WORK}/logs/*")
+set(rank0 "")
+set(rank1 "")
+foreach(log IN LISTS logs)
+  file(READ "${log}" text)
+  if(log MATCHES "rank\\.0")
+    string(APPEND rank0 "${text}")
+  elseif(log MATCHES "rank\\.1")
+    string(APPEND rank1 "${text}")
+  endif()
+endforeach()
+if(NOT rank0 MATCHES "test accuracy 0\\.(9[0-9])")
+  message(FATAL_ERROR "rank 0 did not report a test accuracy >= 0.90")
+endif()
+if(rank1 MATCHES "saved|written|test accuracy")
+  message(FATAL_ERROR "rank 1 printed results or wrote files:\n${rank1}")
+endif()
+file(GLOB written RELATIVE "${WORK}/out" "${WORK}/out/*")
+list(SORT written)
+if(NOT written STREQUAL "metrics.json;model.safetensors;report.html")
+  message(FATAL_ERROR "unexpected files in the working directory: ${written}")
+endif()
+file(READ "${WORK}/out/metrics.json" json)
+string(JSON ranks GET "${json}" options ranks)
+if(NOT ranks EQUAL 2)
+  message(FATAL_ERROR "metrics.json does not record 2 ranks: ${ranks}")
+endif()
+message("PASSED: rank 0 wrote ${written}; rank 1 wrote nothing")

@@ -1,0 +1,138 @@
+// make_fuzz_seeds OUT: writes the seed corpora, a few small valid and invalid files per target,
+// into OUT/idx, OUT/idx_gzip and OUT/safetensors (a few KB in all).
+#include "fuzz_entries.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+void write(const fs::path& p, const Bytes& b) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+Bytes read(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// An IDX file: magic (type, dims), the dimensions big-endian, then `body`.
+Bytes idx(std::uint8_t type, const std::vector<std::uint32_t>& dims, const Bytes& body) {
+    Bytes b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
+    for (const std::uint32_t d : dims)
+        for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
+    b.insert(b.end(), body.begin(), body.end());
+    return b;
+}
+
+Bytes counting(std::size_t n) {
+    Bytes b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(i * 7);
+    return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::cerr << "usage: make_fuzz_seeds OUT\n";
+        return 2;
+    }
+    const fs::path out = argv[1];
+    for (const char* t : {"idx", "idx_gzip", "safetensors"}) fs::create_directories(out / t);
+
+    // ---- IDX: the same contents raw (both targets) and gzip'd (target idx) ----
+    const std::vector<std::pair<std::string, Bytes>> idx_files = {
+        {"images_2x3x3", idx(0x08, {2, 3, 3}, counting(18))},
+        {"labels_5", idx(0x08, {5}, {0, 1, 2, 9, 3})},
+        {"int32_2x2", idx(0x0C, {2, 2}, counting(16))},
+        {"double_1", idx(0x0E, {1}, counting(8))},
+        {"truncated_images", idx(0x08, {4, 3, 3}, counting(20))},
+        {"trailing_labels", idx(0x08, {2}, {1, 2, 3})},
+        {"huge_claim", idx(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu, 28}, {})},
+        {"bad_magic", {0x08, 0x03, 0, 0, 0, 0, 0, 1, 5}},
+        {"html", {'<', 'h', 't', 'm', 'l', '>'}},
+    };
+    for (const auto& [name, bytes] : idx_files) {
+        write(out / "idx" / name, bytes);
+        write(out / "idx_gzip" / name, bytes);
+    }
+    for (const std::size_t i : {std::size_t{0}, std::size_t{1}, std::size_t{4}}) {  // images, labels, truncated images
+        const auto& [name, raw] = idx_files[i];
+        Bytes gz = logreg_fuzz::gzip(raw.data(), raw.size());
+        write(out / "idx" / (name + ".gz"), gz);
+        if (name == "labels_5") {  // two gzip members back to back, and a cut stream
+            const Bytes half = logreg_fuzz::gzip(raw.data(), 6);
+            const Bytes rest = logreg_fuzz::gzip(raw.data() + 6, raw.size() - 6);
+            Bytes two = half;
+            two.insert(two.end(), rest.begin(), rest.end());
+            write(out / "idx" / "labels_5_two_members.gz", two);
+            gz.resize(gz.size() - 5);
+            write(out / "idx" / "labels_5_cut.gz", gz);
+        }
+    }
+
+    // ---- safetensors: models, a checkpoint, plain tensors, broken headers ----
+    using namespace logreg;
+    const fs::path tmp = out / "safetensors" / ".tmp";
+    LinearSoftmax<float> model(3, 2, Init::uniform, 1);
+    io::save_model(tmp.string(), model, Preprocessor<float>::unit(3));
+    write(out / "safetensors" / "model_unit_f32", read(tmp));
+    LinearSoftmax<double> model64(3, 2, Init::uniform, 2);
+    io::save_model(tmp.string(), model64,
+                   Preprocessor<double>(Normalization::standard, Vector<double>::Constant(3, 0.5),
+                                        Vector<double>::Constant(3, 2.0)));
+    write(out / "safetensors" / "model_standard_f64", read(tmp));
+    TrainOptions topt;
+    topt.sgd.momentum = 0.9;
+    topt.epochs = 1;
+    topt.batch_size = 2;
+    Trainer<float> trainer(LinearSoftmax<float>(3, 2, Init::uniform, 3), topt);
+    RowMatrix<float> x(4, 3);
+    x << 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0;
+    LabelVector y(4);
+    y << 0, 1, 0, 1;
+    trainer.fit(Dataset<float>(x, y, 2), Preprocessor<float>::identity(3));
+    io::save_checkpoint(tmp.string(), trainer, {{"note", "seed"}});
+    write(out / "safetensors" / "checkpoint_3x2", read(tmp));
+    io::SafetensorsWriter w;
+    const std::int64_t ints[3] = {-1, 0, 1 << 20};
+    w.add("ints", {3}, ints);
+    const std::uint8_t bytes[4] = {1, 2, 3, 4};
+    w.add("bytes", {2, 2, 1}, bytes);
+    w.add_raw("half", "F16", {2}, {0, 60, 0, 188});
+    w.add_raw("empty", "F32", {0, 5}, {});
+    w.set_metadata("k", "v");
+    w.save(tmp.string());
+    write(out / "safetensors" / "tensors_mixed", read(tmp));
+    fs::remove(tmp);
+    auto with_header = [](const std::string& json, const Bytes& data) {
+        Bytes b(8);
+        logreg::io::detail::store_le<std::uint64_t>(json.size(), b.data());
+        b.insert(b.end(), json.begin(), json.end());
+        b.insert(b.end(), data.begin(), data.end());
+        return b;
+    };
+    write(
+        out / "safetensors" / "overlap",
+        with_header(
+            R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}})",
+            {1, 2, 3}));
+    write(
+        out / "safetensors" / "duplicate_key",
+        with_header(
+            R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
+            {1}));
+    write(out / "safetensors" / "shape_overflow",
+          with_header(R"({"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", Bytes(8)));
+    write(out / "safetensors" / "header_too_long", {0, 0, 0, 0, 0, 1, 0, 0, '{', '}'});
+    write(out / "safetensors" / "not_json", with_header("{\"a\": [1, 2", {}));
+    std::cout << "fuzz seeds written to " << out << "\n";
+    return 0;
+}
