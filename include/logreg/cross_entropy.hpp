@@ -13,6 +13,7 @@
 #include <logreg/error.hpp>
 #include <logreg/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -75,38 +76,51 @@ public:
         const double eps = options_.label_smoothing;
         const double w_all = weighted_classes ? options_.class_weights.sum() : static_cast<double>(c);
         LossSums sums;
-        for (Index i = 0; i < b; ++i) {
-            auto row = z.row(i);
-            const std::int32_t y = labels[i];
-            if (y < 0 || y >= c)
-                throw DataError(detail::cat("CrossEntropy: label ", y, " of batch row ", i, " is outside [0, ", c, ")"));
-            const double s = sample_weights ? sample_weights[i] : 1.0;
-            const double wy = weighted_classes ? options_.class_weights[y] : 1.0;
-            // Stable log-sum-exp: shift by the row maximum before exp, and take -log p
-            // from the shifted logits, so that logits of +-1e4 give finite values.
-            const Scalar m = row.maxCoeff();
-            row.array() -= m;
-            const double shifted_y = static_cast<double>(row[y]);
-            double weighted_shifted = 0;  // sum_c w_c (z_c - m), for label smoothing
-            if (eps > 0)
-                for (Index k = 0; k < c; ++k)
-                    weighted_shifted += (weighted_classes ? options_.class_weights[k] : 1.0) * static_cast<double>(row[k]);
-            row.array() = row.array().exp();
-            const Scalar sum = row.sum();  // >= 1: the maximum contributes exp(0)
-            const double lse_shift = std::log(static_cast<double>(sum));  // -log p_c = lse_shift - (z_c - m)
-            double loss = (1.0 - eps) * wy * (lse_shift - shifted_y);
-            if (eps > 0) loss += eps / static_cast<double>(c) * (w_all * lse_shift - weighted_shifted);
-            row /= sum;  // row now holds the probabilities p
-            sums.loss_sum += s * loss;
-            sums.weight_sum += s * wy;
-            // d l_i / d z = (1-e) w_y (p - onehot(y)) + (e/C) (w_all p - w)
-            const Scalar a = static_cast<Scalar>(s * ((1.0 - eps) * wy + eps / static_cast<double>(c) * w_all));
-            row *= a;
-            row[y] -= static_cast<Scalar>(s * (1.0 - eps) * wy);
-            if (eps > 0) {
-                for (Index k = 0; k < c; ++k) {
-                    const double wc = weighted_classes ? options_.class_weights[k] : 1.0;
-                    row[k] -= static_cast<Scalar>(s * eps / static_cast<double>(c) * wc);
+        // Rows go in chunks of up to 64: first each row is shifted by its maximum (the stable
+        // log-sum-exp), then the whole chunk is exponentiated in one vectorised pass (10 classes
+        // are less than one SIMD packet per row), then losses and gradients are formed per row.
+        constexpr Index chunk = 64;
+        double shifted_y[chunk];         // z_y - m per row
+        double weighted_shifted[chunk];  // sum_c w_c (z_c - m) per row, for label smoothing
+        for (Index first = 0; first < b; first += chunk) {
+            const Index n = std::min(chunk, b - first);
+            for (Index r = 0; r < n; ++r) {
+                const Index i = first + r;
+                auto row = z.row(i);
+                const std::int32_t y = labels[i];
+                if (y < 0 || y >= c)
+                    throw DataError(detail::cat("CrossEntropy: label ", y, " of batch row ", i, " is outside [0, ", c, ")"));
+                row.array() -= row.maxCoeff();
+                shifted_y[r] = static_cast<double>(row[y]);
+                weighted_shifted[r] = 0;
+                if (eps > 0)
+                    for (Index k = 0; k < c; ++k)
+                        weighted_shifted[r] +=
+                            (weighted_classes ? options_.class_weights[k] : 1.0) * static_cast<double>(row[k]);
+            }
+            exp_rows(z, first, n);
+            for (Index r = 0; r < n; ++r) {
+                const Index i = first + r;
+                auto row = z.row(i);
+                const std::int32_t y = labels[i];
+                const double s = sample_weights ? sample_weights[i] : 1.0;
+                const double wy = weighted_classes ? options_.class_weights[y] : 1.0;
+                const Scalar sum = row.sum();  // >= 1: the maximum contributes exp(0)
+                // -log p_c = lse_shift - (z_c - m): finite even when p_c underflows to 0.
+                const double lse_shift = std::log(static_cast<double>(sum));
+                double loss = (1.0 - eps) * wy * (lse_shift - shifted_y[r]);
+                if (eps > 0) loss += eps / static_cast<double>(c) * (w_all * lse_shift - weighted_shifted[r]);
+                sums.loss_sum += s * loss;
+                sums.weight_sum += s * wy;
+                // d l_i / d z = (1-e) w_y (p - onehot(y)) + (e/C) (w_all p - w), with p = row / sum
+                const double a = s * ((1.0 - eps) * wy + eps / static_cast<double>(c) * w_all);
+                row *= static_cast<Scalar>(a / static_cast<double>(sum));
+                row[y] -= static_cast<Scalar>(s * (1.0 - eps) * wy);
+                if (eps > 0) {
+                    for (Index k = 0; k < c; ++k) {
+                        const double wc = weighted_classes ? options_.class_weights[k] : 1.0;
+                        row[k] -= static_cast<Scalar>(s * eps / static_cast<double>(c) * wc);
+                    }
                 }
             }
         }
@@ -134,6 +148,20 @@ public:
     }
 
 private:
+    /// exp() of rows [first, first + n) of z, in place: one pass over contiguous memory when the
+    /// rows are contiguous (a row-major block with full rows), row by row otherwise.
+    template <typename Derived>
+    static void exp_rows(Eigen::MatrixBase<Derived>& z, Index first, Index n) {
+        if constexpr (bool(Derived::Flags & Eigen::DirectAccessBit) && bool(Derived::IsRowMajor)) {
+            if (z.innerStride() == 1 && z.outerStride() == z.cols()) {
+                Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> all(&z.derived().coeffRef(first, 0), n * z.cols());
+                all = all.exp();
+                return;
+            }
+        }
+        z.middleRows(first, n).array() = z.middleRows(first, n).array().exp();
+    }
+
     static void check_labels(Index rows, Index labels) {
         if (rows != labels)
             throw ShapeError(detail::cat("CrossEntropy: ", rows, " rows of logits but ", labels, " labels"));

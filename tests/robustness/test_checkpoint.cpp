@@ -4,6 +4,8 @@
 // docs/robustness.md that no other test covers.
 #include "test_support.hpp"
 
+#include <unistd.h>
+
 #include <logreg/io/checkpoint.hpp>
 
 #include <atomic>
@@ -17,9 +19,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// A file in this process's own temporary folder: ctest runs the float and double cases of a
+/// test in parallel processes, which must not share checkpoint files.
 std::string temp_file(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("logreg-robustness-" + std::to_string(logreg_test::seed()));
-    fs::create_directories(dir);
+    static const fs::path dir = [] {
+        const fs::path d = fs::temp_directory_path() / ("logreg-robustness-" + std::to_string(::getpid()));
+        fs::create_directories(d);
+        return d;
+    }();
     return (dir / name).string();
 }
 
