@@ -3,6 +3,7 @@
 // program parses options and prints. With --checkpoint it saves its whole state after every
 // epoch (and on Ctrl-C), and --resume continues a stopped run to the same weights, bitwise.
 #include "common/console.hpp"
+#include "common/train_options.hpp"
 #ifdef LOGREG_HAVE_MPI
 #include "mnist_train_distributed.hpp"  // --distributed (built only when MPI is found)
 #endif
@@ -170,21 +171,7 @@ int run(const Options& o) {
     if (!o.quiet)
         std::cout << "data: " << o.data << " (" << train.size() << " train, " << test.size() << " test images)\n";
 
-    TrainOptions topt;
-    topt.epochs = o.epochs;
-    topt.batch_size = o.batch_size;
-    topt.seed = o.seed;
-    topt.threads = o.threads;
-    topt.validation_fraction = o.val_split;
-    topt.sgd.lr = o.lr;
-    topt.sgd.momentum = o.momentum;
-    topt.sgd.nesterov = o.nesterov;
-    topt.sgd.weight_decay = o.weight_decay;
-    topt.schedule.kind = parse_schedule_kind(o.schedule);
-    topt.schedule.step_size = std::max(1, o.epochs / 3);  // step: decay 10x at 1/3 and 2/3 of the run
-    topt.schedule.gamma = topt.schedule.kind == Schedule::Kind::exponential ? 0.8 : 0.1;
-    topt.schedule.t_max = std::max(1, o.epochs);
-    topt.validate();
+    TrainOptions topt = examples::train_options(o);
 
     // The split is made here (not inside fit) so that standardization sees the training part only.
     const Split split = o.val_split > 0 ? train_validation_split(train.size(), o.val_split, o.seed)

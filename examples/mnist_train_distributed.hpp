@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/console.hpp"
+#include "common/train_options.hpp"
 
 #include <logreg/distributed/mpi.hpp>
 #include <logreg/io/atomic_file.hpp>
@@ -56,20 +57,8 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
                   << " processes; rank 0 reads rows [" << mine.begin << ", " << mine.begin + mine.count
                   << "), global batch " << o.batch_size << ")\n";
 
-    TrainOptions topt;
-    topt.epochs = o.epochs;
-    topt.batch_size = o.batch_size;
-    topt.seed = o.seed;
-    topt.threads = o.threads;
-    topt.sgd.lr = o.lr;
-    topt.sgd.momentum = o.momentum;
-    topt.sgd.nesterov = o.nesterov;
-    topt.sgd.weight_decay = o.weight_decay;
-    topt.schedule.kind = parse_schedule_kind(o.schedule);
-    topt.schedule.step_size = std::max(1, o.epochs / 3);
-    topt.schedule.gamma = topt.schedule.kind == Schedule::Kind::exponential ? 0.8 : 0.1;
-    topt.schedule.t_max = std::max(1, o.epochs);
-    topt.validate();
+    TrainOptions topt = examples::train_options(o);
+    topt.validation_fraction = 0;  // each rank holds out its own part below
     const auto pre = Preprocessor<Scalar>::unit(784);
     Trainer<Scalar> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt);
     const auto on_epoch = [&](const EpochRecord& e) {

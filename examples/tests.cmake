@@ -1,25 +1,8 @@
 # Tests of the MNIST programs: the end-to-end run on the real data, and bad input.
-set(expect ${PROJECT_SOURCE_DIR}/cmake/expect_run.cmake)
 set(work ${CMAKE_CURRENT_BINARY_DIR}/test-work)
 file(MAKE_DIRECTORY ${work})
 
-# logreg_program_test(name EXPECT success|failure [MATCH regex] [MNIST] COMMAND ...)
-function(logreg_program_test name)
-  cmake_parse_arguments(ARG "MNIST" "EXPECT;MATCH;JSON;MIN_ACCURACY" "COMMAND" ${ARGN})
-  string(REPLACE ";" "|" cmd "${ARG_COMMAND}")
-  set(defs -DCOMMAND=${cmd} -DEXPECT=${ARG_EXPECT})
-  if(DEFINED ARG_MATCH)
-    list(APPEND defs "-DMATCH=${ARG_MATCH}")
-  endif()
-  if(ARG_MNIST)
-    list(APPEND defs -DNEEDS_MNIST=ON)
-  endif()
-  if(ARG_JSON)
-    list(APPEND defs -DJSON=${ARG_JSON} -DMIN_ACCURACY=${ARG_MIN_ACCURACY})
-  endif()
-  add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} ${defs} -P ${expect})
-  set_tests_properties(${name} PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: LOGREG_MNIST_DIR" TIMEOUT 600)
-endfunction()
+# logreg_program_test() is defined in cmake/LogregProgramTest.cmake.
 
 # ---- the main job: defaults reach >= 92% test accuracy on the real MNIST ----
 logreg_program_test(mnist_train_defaults_reach_92 MNIST EXPECT success

@@ -1,0 +1,21 @@
+# logreg_program_test(): a CTest test that runs a program through cmake/expect_run.cmake, which
+# checks its exit (a clean failure or success, never a crash), its output and, optionally, the
+# accuracy in its metrics JSON. Tests that need MNIST are skipped, with the reason, without it.
+
+# logreg_program_test(name EXPECT success|failure [MATCH regex] [MNIST] COMMAND ...)
+function(logreg_program_test name)
+  cmake_parse_arguments(ARG "MNIST" "EXPECT;MATCH;JSON;MIN_ACCURACY" "COMMAND" ${ARGN})
+  string(REPLACE ";" "|" cmd "${ARG_COMMAND}")
+  set(defs -DCOMMAND=${cmd} -DEXPECT=${ARG_EXPECT})
+  if(DEFINED ARG_MATCH)
+    list(APPEND defs "-DMATCH=${ARG_MATCH}")
+  endif()
+  if(ARG_MNIST)
+    list(APPEND defs -DNEEDS_MNIST=ON)
+  endif()
+  if(ARG_JSON)
+    list(APPEND defs -DJSON=${ARG_JSON} -DMIN_ACCURACY=${ARG_MIN_ACCURACY})
+  endif()
+  add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} ${defs} -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/expect_run.cmake)
+  set_tests_properties(${name} PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: LOGREG_MNIST_DIR" TIMEOUT 600)
+endfunction()
