@@ -38,7 +38,8 @@ def run_logreg(args):
         metrics = os.path.join(tmp, "metrics.json")
         cmd = [args.mnist_train, "--data", args.data, "--quiet", "--epochs", str(args.epochs), "--batch-size",
                str(args.batch_size), "--lr", str(args.lr), "--threads", str(args.threads), "--init", "uniform",
-               "--normalize", "unit", "--metrics-json", metrics]
+               "--normalize", "unit", "--schedule", "constant", "--val-split", "0",
+               "--metrics-json", metrics]  # PyTorch side: constant lr, whole training set
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(f"compare: mnist_train failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")

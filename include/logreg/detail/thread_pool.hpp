@@ -131,10 +131,11 @@ private:
         }
     }
 
-    /// How long a thread spins before it sleeps: about the cost of a wake-up. Longer spins (30,
-    /// 200 us) lost badly here when the cores were oversubscribed (the thread waited for was
-    /// descheduled, so every step burned the whole spin): see docs/performance.md.
-    static constexpr std::chrono::microseconds spin_time{5};
+    /// How long a thread spins before it sleeps: longer than one step at batch 64 (~40 us), so an
+    /// idle machine never pays a condition-variable wake-up between steps (2 threads, batch 64:
+    /// 121 ms/epoch with 5 us, 34 ms with 50 us, 37 ms with 200 us on MNIST, -march=native).
+    /// On oversubscribed cores a spin can burn its whole length: see docs/performance.md.
+    static constexpr std::chrono::microseconds spin_time{50};
 
     int size_;
     std::vector<std::thread> workers_;
