@@ -3,6 +3,7 @@
 // program parses options and prints. With --checkpoint it saves its whole state after every
 // epoch (and on Ctrl-C), and --resume continues a stopped run to the same weights, bitwise.
 #include "common/console.hpp"
+#include "common/outputs.hpp"
 #include "common/train_options.hpp"
 #ifdef LOGREG_HAVE_MPI
 #include "mnist_train_distributed.hpp"  // --distributed (built only when MPI is found)
@@ -153,8 +154,6 @@ std::string option_differences(const std::string& saved_text, const Options& o) 
     return diff;
 }
 
-/// JSON has no NaN: missing validation values become null.
-nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 int run(const Options& o) {
     using namespace logreg;
@@ -265,63 +264,8 @@ int run(const Options& o) {
     if (!o.quiet) examples::print_classification(std::cout, cls, examples::digit_names());
     if (report.reason != StopReason::max_epochs) std::cout << report.message << "\n";
 
-    if (!o.save.empty()) {
-        io::ModelMetadata meta;
-        meta.class_names = examples::digit_names();
-        meta.extra["dataset"] = "MNIST";
-        meta.extra["test_accuracy"] = std::to_string(ev.accuracy);
-        meta.extra["training_options"] = options_json(o).dump();
-        io::save_model(o.save, trainer.model(), pre, meta);
-        std::cout << "model saved to " << o.save << "\n";
-    }
-    if (!o.metrics_json.empty()) {
-        nlohmann::json j;
-        j["test_accuracy"] = ev.accuracy;
-        j["test_loss"] = ev.loss;
-        j["train_seconds"] = train_seconds;
-        j["stop_reason"] = to_string(report.reason);
-        j["options"] = options_json(o);
-        j["epochs"] = nlohmann::json::array();
-        for (const auto& e : report.history) {
-            nlohmann::json row;
-            row["epoch"] = e.epoch;
-            row["train_loss"] = e.train_loss;
-            row["val_loss"] = number_or_null(e.val_loss);
-            row["val_accuracy"] = number_or_null(e.val_accuracy);
-            row["lr"] = e.lr;
-            row["seconds"] = e.seconds;
-            j["epochs"].push_back(row);
-        }
-        nlohmann::json per_class = nlohmann::json::array();
-        for (const auto& s : cls.classes) {
-            nlohmann::json row;
-            row["precision"] = s.precision;
-            row["recall"] = s.recall;
-            row["f1"] = s.f1;
-            row["support"] = s.support;
-            per_class.push_back(row);
-        }
-        j["per_class"] = per_class;
-        io::write_file_atomically(o.metrics_json, [&](std::ostream& out) { out << j.dump(2) << "\n"; });
-        std::cout << "metrics written to " << o.metrics_json << "\n";
-    }
-    if (!o.report.empty()) {
-        io::ReportData rd;
-        rd.title = "logreg on MNIST";
-        rd.batch_losses = report.batch_losses;
-        rd.epochs = report.history;
-        rd.confusion = cls.confusion;
-        rd.class_names = examples::digit_names();
-        rd.test_accuracy = ev.accuracy;
-        rd.test_loss = ev.loss;
-        const RowMatrix<Scalar> probabilities = trainer.model().predict_proba(pre.transform(test.features()));
-        rd.samples = io::pick_samples(test.features(), 28, 28, ev.labels, ev.predictions, probabilities, 24, 24);
-        const nlohmann::json settings = options_json(o);  // items() refers into it: keep it alive
-        for (const auto& [key, value] : settings.items()) rd.settings[key] = value.dump();
-        rd.settings["train_seconds"] = std::to_string(train_seconds);
-        io::write_html_report(o.report, rd);
-        std::cout << "report written to " << o.report << "\n";
-    }
+    examples::write_outputs(o, options_json(o), "logreg on MNIST", trainer.model(), pre, test, ev, cls, report,
+                            train_seconds);
     return 0;
 }
 

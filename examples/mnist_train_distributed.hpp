@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/console.hpp"
+#include "common/outputs.hpp"
 #include "common/train_options.hpp"
 
 #include <logreg/distributed/mpi.hpp>
@@ -88,52 +89,8 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
     settings["distributed"] = true;
     settings["ranks"] = comm.size();
 
-    if (!o.save.empty()) {
-        io::ModelMetadata meta;
-        meta.class_names = digit_names();
-        meta.extra["dataset"] = "MNIST";
-        meta.extra["test_accuracy"] = std::to_string(ev.accuracy);
-        meta.extra["training_options"] = settings.dump();
-        io::save_model(o.save, trainer.model(), pre, meta);
-        std::cout << "model saved to " << o.save << "\n";
-    }
-    if (!o.metrics_json.empty()) {
-        nlohmann::json j;
-        j["test_accuracy"] = ev.accuracy;
-        j["test_loss"] = ev.loss;
-        j["train_seconds"] = train_seconds;
-        j["stop_reason"] = to_string(report.reason);
-        j["options"] = settings;
-        j["epochs"] = nlohmann::json::array();
-        for (const auto& e : report.history) {
-            nlohmann::json row;
-            row["epoch"] = e.epoch;
-            row["train_loss"] = e.train_loss;
-            row["val_loss"] = std::isfinite(e.val_loss) ? nlohmann::json(e.val_loss) : nlohmann::json(nullptr);
-            row["val_accuracy"] = std::isfinite(e.val_loss) ? nlohmann::json(e.val_accuracy) : nlohmann::json(nullptr);
-            row["lr"] = e.lr;
-            row["seconds"] = e.seconds;
-            j["epochs"].push_back(row);
-        }
-        io::write_file_atomically(o.metrics_json, [&](std::ostream& out) { out << j.dump(2) << "\n"; });
-        std::cout << "metrics written to " << o.metrics_json << "\n";
-    }
-    if (!o.report.empty()) {
-        io::ReportData rd;
-        rd.title = "logreg on MNIST (" + std::to_string(comm.size()) + " processes)";
-        rd.batch_losses = report.batch_losses;
-        rd.epochs = report.history;
-        rd.confusion = cls.confusion;
-        rd.class_names = digit_names();
-        rd.test_accuracy = ev.accuracy;
-        rd.test_loss = ev.loss;
-        const RowMatrix<Scalar> probabilities = trainer.model().predict_proba(pre.transform(test.features()));
-        rd.samples = io::pick_samples(test.features(), 28, 28, ev.labels, ev.predictions, probabilities, 24, 24);
-        for (const auto& [key, value] : settings.items()) rd.settings[key] = value.dump();
-        rd.settings["train_seconds"] = std::to_string(train_seconds);
-        io::write_html_report(o.report, rd);
-        std::cout << "report written to " << o.report << "\n";
-    }
+    examples::write_outputs(o, settings, "logreg on MNIST (" + std::to_string(comm.size()) + " processes)",
+                            trainer.model(), pre, test, ev, cls, report, train_seconds);
     return 0;
 }
 
