@@ -2,6 +2,7 @@
 #pragma once
 
 #include <logreg/detail/format.hpp>
+#include <logreg/detail/huge_pages.hpp>
 #include <logreg/detail/random.hpp>
 #include <logreg/error.hpp>
 #include <logreg/types.hpp>
@@ -33,6 +34,8 @@ public:
     Dataset(FeatureMatrix features, LabelVector labels, int num_classes)
         : features_(std::move(features)), labels_(std::move(labels)), num_classes_(num_classes) {
         validate();
+        // Training reads rows in shuffled order: huge pages spare a TLB miss per row.
+        detail::advise_huge_pages(features_.data(), static_cast<std::size_t>(features_.size()) * sizeof(Feature));
     }
 
     Index size() const { return features_.rows(); }
@@ -70,6 +73,8 @@ public:
         Dataset out;
         out.num_classes_ = num_classes_;
         out.features_.resize(indices.size(), num_features());
+        detail::advise_huge_pages(out.features_.data(),
+                                  static_cast<std::size_t>(out.features_.size()) * sizeof(Feature));
         out.labels_.resize(indices.size());
         for (Index i = 0; i < indices.size(); ++i) {
             check_index(indices[i]);

@@ -242,7 +242,9 @@ public:
             for (Index b = first_batch; b < batches; ++b) {
                 const Index count = std::min(bs, n - done);
                 const double lr = current_lr();
-                const LossSums sums = step_rows(train, order.data() + done, count, pre, lr);
+                const Index next_count = std::min(bs, n - done - count);  // 0 after the last batch
+                const LossSums sums =
+                    step_rows(train, order.data() + done, count, pre, lr, order.data() + done + count, next_count);
                 done += count;
                 const double batch_loss = sums.mean();
                 report.batch_losses.push_back(batch_loss);
@@ -352,12 +354,13 @@ public:
     }
 
     /// One SGD step on rows[0..count) of `data`; the allocation-free core of fit().
-    /// Call prepare(max batch) once before; returns the batch's loss sums.
+    /// Call prepare(max batch) once before; returns the batch's loss sums. If the next step's rows
+    /// are known, pass them as next_rows[0..next_count): they are prefetched during this step.
     template <typename Feature>
     LossSums step_rows(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre,
-                       double lr) {
+                       double lr, const Index* next_rows = nullptr, Index next_count = 0) {
         LossSums sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(),
-                                        rows, count, pre, *pool_);
+                                        rows, count, pre, *pool_, next_rows, next_count);
         if (options_.schedule_per_step) ++steps_in_schedule_;
         if (reducer_) reduce(sums);  // before the check below: every process must take the same decision
         if (!(sums.weight_sum > 0)) return sums;  // all weights zero: nothing to learn from this batch

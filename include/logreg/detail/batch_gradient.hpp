@@ -55,11 +55,14 @@ public:
     }
 
     /// Computes the gradient of the mean loss over rows[0..count) into gradient(); returns the loss sums.
+    /// `next_rows[0..next_count)` are the rows of the following call, if known: their first
+    /// block is prefetched during this one, so no step starts by waiting for memory.
     template <typename Feature>
     LossSums compute(const LinearSoftmax<Scalar>& model, const CrossEntropy<Scalar>& loss,
                      const RowMatrix<Feature>& features, const LabelVector& labels, const Vector<double>& weights,
-                     const Index* rows, Index count, const Preprocessor<Scalar>& pre, ThreadPool& pool) {
-        Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre};
+                     const Index* rows, Index count, const Preprocessor<Scalar>& pre, ThreadPool& pool,
+                     const Index* next_rows = nullptr, Index next_count = 0) {
+        Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
         pool.run(&Job<Feature>::run, &job);
         LossSums sums;
         for (const auto& s : slices_) sums += s.sums;
@@ -102,21 +105,33 @@ private:
         const Index* rows;
         Index count;
         const Preprocessor<Scalar>* pre;
+        const Index* next_rows;
+        Index next_count;
 
         static void run(void* context, int t) { static_cast<Job*>(context)->slice(t); }
+
+        /// Rows [begin, begin + n) of a batch of `count` split over `threads` slices: slice t's share.
+        static void split(Index count, Index threads, Index t, Index& begin, Index& n) {
+            const Index per = (count + threads - 1) / threads;
+            begin = std::min(count, per * t);
+            n = std::min(count, begin + per) - begin;
+        }
 
         void slice(int t) {
             Slice& s = self->slices_[static_cast<std::size_t>(t)];
             const Index threads = static_cast<Index>(self->slices_.size());
-            const Index per = (count + threads - 1) / threads;
-            const Index begin = std::min(count, per * t);
-            const Index n = std::min(count, begin + per) - begin;
+            Index begin, n, next_begin, next_n;
+            split(count, threads, t, begin, n);
+            split(next_count, threads, t, next_begin, next_n);
             s.rows = n;
             s.sums = LossSums{};
             s.grad.set_zero();
             const bool weighted = weights->size() != 0;
             const Index d = features->cols(), c = model->num_classes();
-            kernels::prefetch_rows(features->data(), d, rows + begin, std::min(block_rows, n));
+            // The rows this thread reads, in order: its share of this batch, then its share of the next.
+            kernels::RowPrefetcher<Feature> ahead(features->data(), d, rows + begin, n,
+                                                  next_rows ? next_rows + next_begin : nullptr, next_n);
+            ahead.upto(std::min(block_rows, n));  // normally already requested by the previous step
             for (Index b0 = 0; b0 < n; b0 += block_rows) {
                 const Index nb = std::min(block_rows, n - b0);
                 const Index* r = rows + begin + b0;
@@ -125,28 +140,39 @@ private:
                 for (Index i = 0; i < nb; ++i) s.labels[i] = (*labels)[r[i]];
                 if (weighted)
                     for (Index i = 0; i < nb; ++i) s.weights[i] = (*weights)[r[i]];
-                // Logits a few rows at a time, each time starting to load a few rows of the next
-                // block: spread out, the prefetches overlap the arithmetic instead of queueing up
-                // behind the CPU's limited number of outstanding cache misses.
-                const Index* next = r + nb;
-                Index prefetched = 0, next_count = std::min(block_rows, n - b0 - nb);
+                // The next block's rows are requested a few at a time between small pieces of work
+                // (tiles of logits, column chunks of dW): spread out, the prefetches overlap the
+                // arithmetic instead of stalling behind the CPU's few outstanding cache misses.
+                const Index tiles = (nb + kernels::forward_rows - 1) / kernels::forward_rows;
+                const Index chunk = gradient_chunk(d);
+                const Index pieces = tiles + (d + chunk - 1) / chunk;
+                Index piece = 0;
+                const auto prefetch_share = [&] { ahead.upto(b0 + nb + (block_rows * ++piece) / pieces); };
                 for (Index r0 = 0; r0 < nb; r0 += kernels::forward_rows) {
-                    const Index tile = std::min<Index>(kernels::forward_rows, nb - r0);
-                    const Index p = std::min(tile, next_count - prefetched);
-                    kernels::prefetch_rows(features->data(), d, next + prefetched, p);
-                    prefetched += p;
-                    kernels::logits(s.x.data() + r0 * d, d, tile, model->weight().data(), d, c, d,
-                                    model->bias().data(), s.z.data() + r0 * c, c);
+                    prefetch_share();
+                    kernels::logits(s.x.data() + r0 * d, d, std::min<Index>(kernels::forward_rows, nb - r0),
+                                    model->weight().data(), d, c, d, model->bias().data(), s.z.data() + r0 * c, c);
                 }
-                kernels::prefetch_rows(features->data(), d, next + prefetched, next_count - prefetched);
                 auto z = s.z.topRows(nb);
                 s.sums += loss->accumulate(z, s.labels.data(), weighted ? s.weights.data() : nullptr);
-                kernels::add_weight_gradient(s.x.data(), d, nb, s.z.data(), c, c, s.grad.weight.data(), d, d);
+                for (Index j0 = 0; j0 < d; j0 += chunk) {
+                    prefetch_share();
+                    kernels::add_weight_gradient(s.x.data() + j0, d, nb, s.z.data(), c, c,
+                                                 s.grad.weight.data() + j0, d, std::min(chunk, d - j0));
+                }
                 for (Index i = 0; i < nb; ++i)
                     for (Index k = 0; k < c; ++k) s.grad.bias[k] += s.z(i, k);
             }
         }
     };
+
+    /// Columns per piece of the weight-gradient pass: about 12 pieces for MNIST's 784 features,
+    /// a whole number of SIMD packets each.
+    static Index gradient_chunk(Index d) {
+        constexpr Index packet = kernels::Simd<Scalar>::size;
+        const Index target = (d + 11) / 12;
+        return std::max(packet, (target + packet - 1) / packet * packet);
+    }
 
     std::vector<Slice> slices_;
     Gradient<Scalar> total_;

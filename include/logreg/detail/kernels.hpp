@@ -50,6 +50,37 @@ inline void prefetch_rows(const Feature* data, Index ld_data, const Index* rows,
 #endif
 }
 
+/// Prefetches, in order, the rows a thread will read: rows[0..n) of this step, then
+/// next[0..next_n) of the next. upto(k) requests everything before position k not yet requested.
+template <typename Feature>
+class RowPrefetcher {
+public:
+    RowPrefetcher(const Feature* data, Index ld_data, const Index* rows, Index n, const Index* next, Index next_n)
+        : data_(data), ld_(ld_data), rows_(rows), n_(n), next_(next), next_n_(next ? next_n : 0) {}
+
+    void upto(Index k) {
+        k = std::min(k, n_ + next_n_);
+        if (done_ < n_) {
+            const Index e = std::min(k, n_);
+            prefetch_rows(data_, ld_, rows_ + done_, e - done_);
+            done_ = e;
+        }
+        if (k > done_) {
+            prefetch_rows(data_, ld_, next_ + (done_ - n_), k - done_);
+            done_ = k;
+        }
+    }
+
+private:
+    const Feature* data_;
+    Index ld_;
+    const Index* rows_;
+    Index n_;
+    const Index* next_;
+    Index next_n_;
+    Index done_ = 0;
+};
+
 /// out[i][j] = (Scalar(data[rows[i]][j]) - offset[j]) * scale[j]: the gather of shuffled rows
 /// and their conversion (uint8 -> float, say) in one pass; the same arithmetic as Preprocessor.
 template <typename Scalar, typename Feature>
