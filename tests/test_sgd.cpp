@@ -113,3 +113,32 @@ TEST_CASE("SGDParams validate names the field", "[sgd][errors]") {
     REQUIRE(ok.weight_decay == 0);
     REQUIRE(ok.decay_bias);
 }
+
+TEST_CASE("an update split into class ranges (as threads do it) equals the whole step bitwise", "[sgd][threads]") {
+    std::mt19937_64 gen(logreg_test::seed());
+    for (int variant = 0; variant < 4; ++variant) {
+        SGDParams prm;
+        prm.momentum = variant >= 1 ? 0.9 : 0.0;
+        prm.nesterov = variant == 2;
+        prm.weight_decay = variant == 3 ? 0.01 : 0.0;
+        prm.dampening = variant == 3 ? 0.1 : 0.0;
+        CAPTURE(variant);
+        LinearSoftmax<float> whole(7, 5, Init::uniform, 3), split = whole;
+        SGD<float> a(prm), b(prm);
+        for (int step = 0; step < 3; ++step) {
+            Gradient<float> g;
+            g.weight = logreg_test::random_matrix<float>(5, 7, gen, 1.0);
+            g.bias = logreg_test::random_matrix<float>(5, 1, gen, 1.0);
+            Gradient<float> g2 = g;
+            a.step(whole, g, 0.05);
+            b.begin_step(split, g2, 0.05);
+            b.update_rows(split, g2, 0.05, 3, 2);  // in any order, as threads finish
+            b.update_rows(split, g2, 0.05, 0, 3);
+            b.end_step();
+            REQUIRE(whole.weight() == split.weight());
+            REQUIRE(whole.bias() == split.bias());
+        }
+        REQUIRE(a.steps() == b.steps());
+        REQUIRE(a.has_buffers() == b.has_buffers());
+    }
+}

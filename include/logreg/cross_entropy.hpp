@@ -82,6 +82,7 @@ public:
         constexpr Index chunk = 64;
         double shifted_y[chunk];         // z_y - m per row
         double weighted_shifted[chunk];  // sum_c w_c (z_c - m) per row, for label smoothing
+        double row_sum[chunk], log_sum[chunk];
         for (Index first = 0; first < b; first += chunk) {
             const Index n = std::min(chunk, b - first);
             for (Index r = 0; r < n; ++r) {
@@ -99,15 +100,19 @@ public:
                             (weighted_classes ? options_.class_weights[k] : 1.0) * static_cast<double>(row[k]);
             }
             exp_rows(z, first, n);
+            // The row sums (>= 1: the maximum contributes exp(0)) and their logarithms, again in
+            // one vectorised pass rather than one call of std::log per row.
+            for (Index r = 0; r < n; ++r) row_sum[r] = static_cast<double>(z.row(first + r).sum());
+            Eigen::Map<Eigen::ArrayXd>(log_sum, n) = Eigen::Map<const Eigen::ArrayXd>(row_sum, n).log();
             for (Index r = 0; r < n; ++r) {
                 const Index i = first + r;
                 auto row = z.row(i);
                 const std::int32_t y = labels[i];
                 const double s = sample_weights ? sample_weights[i] : 1.0;
                 const double wy = weighted_classes ? options_.class_weights[y] : 1.0;
-                const Scalar sum = row.sum();  // >= 1: the maximum contributes exp(0)
+                const auto sum = static_cast<Scalar>(row_sum[r]);  // exact: it was a Scalar
                 // -log p_c = lse_shift - (z_c - m): finite even when p_c underflows to 0.
-                const double lse_shift = std::log(static_cast<double>(sum));
+                const double lse_shift = log_sum[r];
                 double loss = (1.0 - eps) * wy * (lse_shift - shifted_y[r]);
                 if (eps > 0) loss += eps / static_cast<double>(c) * (w_all * lse_shift - weighted_shifted[r]);
                 sums.loss_sum += s * loss;

@@ -63,6 +63,15 @@ public:
     /// Applies one update with learning rate `lr` (the schedule's value for this step).
     /// `grad` is used as scratch space: on return it holds the applied direction.
     void step(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr) {
+        begin_step(model, grad, lr);
+        update_rows(model, grad, lr, 0, model.num_classes());
+        end_step();
+    }
+
+    /// step() in three parts, so that threads can each update their own classes:
+    /// begin_step() once (checks, and creates the momentum buffers on the first step), then
+    /// update_rows() for disjoint class ranges that together cover every class, then end_step().
+    void begin_step(const LinearSoftmax<Scalar>& model, const Gradient<Scalar>& grad, double lr) {
         if (!(std::isfinite(lr) && lr > 0))
             throw InvalidParameter(detail::cat("SGD::step: lr is ", lr, "; it must be finite and > 0"));
         if (grad.weight.rows() != model.weight().rows() || grad.weight.cols() != model.weight().cols() ||
@@ -73,8 +82,27 @@ public:
             weight_buf_.resize(model.weight().rows(), model.weight().cols());
             bias_buf_.resize(model.bias().size());
         }
-        update(model.weight(), grad.weight, weight_buf_, params_.weight_decay, lr);
-        update(model.bias(), grad.bias, bias_buf_, params_.decay_bias ? params_.weight_decay : 0.0, lr);
+    }
+
+    /// The update of classes [first, first + count): rows of W, entries of b. Every parameter's
+    /// rule is elementwise, so disjoint ranges can be updated at the same time.
+    void update_rows(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, Index first, Index count) {
+        const bool momentum = params_.momentum != 0;
+        auto w = model.weight().middleRows(first, count);
+        auto gw = grad.weight.middleRows(first, count);
+        auto b = model.bias().segment(first, count);
+        auto gb = grad.bias.segment(first, count);
+        // Without momentum the buffers are empty: pass the gradient, which update() then ignores.
+        if (momentum) {
+            update(w, gw, weight_buf_.middleRows(first, count), params_.weight_decay, lr);
+            update(b, gb, bias_buf_.segment(first, count), params_.decay_bias ? params_.weight_decay : 0.0, lr);
+        } else {
+            update(w, gw, gw, params_.weight_decay, lr);
+            update(b, gb, gb, params_.decay_bias ? params_.weight_decay : 0.0, lr);
+        }
+    }
+
+    void end_step() {
         if (params_.momentum != 0) has_buffers_ = true;
         ++steps_;
     }
@@ -102,8 +130,9 @@ public:
     }
 
 private:
+    // p, g and buf are Eigen blocks: views, so updating them updates the parameters.
     template <typename P, typename G, typename B>
-    void update(P& p, G& g, B& buf, double weight_decay, double lr) {
+    void update(P p, G g, B buf, double weight_decay, double lr) {
         const auto wd = static_cast<Scalar>(weight_decay);
         const auto mu = static_cast<Scalar>(params_.momentum);
         if (weight_decay != 0) g += wd * p;

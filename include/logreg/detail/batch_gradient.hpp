@@ -1,4 +1,5 @@
-// logreg/detail/batch_gradient.hpp - the hot path: gradient of the mean loss over one mini-batch.
+// logreg/detail/batch_gradient.hpp - the hot path: gradient of the mean loss over one mini-batch,
+// and optionally the SGD update, in one parallel pass.
 //
 // For a batch of row indices into a data set, each thread takes a contiguous slice of the
 // batch and walks it in blocks of `block_rows` rows. For every block it
@@ -7,10 +8,13 @@
 //   3. turns them into the unnormalised softmax cross-entropy gradient (CrossEntropy::accumulate,
 //      the one definition of the loss), and
 //   4. adds dZ^T X and colsum(dZ) into the slice's gradient while the block is still in cache.
-// So the batch is never materialised as floats and X is read from memory once. The partial
-// gradients are added in slice order (bitwise reproducible for a fixed thread count) and
-// divided once by the batch's total weight. All buffers are sized by reserve(), so a
-// steady-state step does not touch the heap.
+// So the batch is never materialised as floats and X is read from memory once.
+// Then the threads wait for each other and each one sums the partial gradients of its own
+// share of the classes (in slice order: bitwise reproducible for a fixed thread count),
+// divides by the batch's total weight and, in compute_and_step(), applies the SGD update to
+// those classes. So no thread gathers the whole gradient or writes the whole of W: with 10
+// classes these 31 KB matrices crossing between cores cost more than a step's arithmetic.
+// All buffers are sized by reserve(), so a steady-state step does not touch the heap.
 #pragma once
 
 #include <logreg/cross_entropy.hpp>
@@ -18,10 +22,13 @@
 #include <logreg/detail/thread_pool.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/preprocess.hpp>
+#include <logreg/sgd.hpp>
 #include <logreg/types.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 namespace logreg::detail {
@@ -44,12 +51,18 @@ public:
         slices_.assign(static_cast<std::size_t>(threads), Slice{});
         const Index per = (max_batch + threads - 1) / threads;
         const Index block = std::min(per, block_rows);
-        for (auto& s : slices_) {
+        const Index share = classes / threads, extra = classes % threads;
+        for (std::size_t t = 0; t < slices_.size(); ++t) {
+            Slice& s = slices_[t];
+            // Class shares as equal as possible: 10 classes on 2 threads -> 5 + 5, on 3 -> 4 + 3 + 3.
+            const auto ti = static_cast<Index>(t);
+            s.first_class = ti * share + std::min(ti, extra);
+            s.classes = share + (ti < extra ? 1 : 0);
             s.x.resize(block, features);
             s.z.resize(block, classes);
             s.labels.resize(block);
             s.weights.resize(block);
-            s.grad.resize(classes, features);
+            if (threads > 1) s.grad.resize(classes, features);  // one thread adds into total_ directly
         }
         total_.resize(classes, features);
     }
@@ -63,23 +76,29 @@ public:
                      const Index* rows, Index count, const Preprocessor<Scalar>& pre, ThreadPool& pool,
                      const Index* next_rows = nullptr, Index next_count = 0) {
         Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
+        job.pool = &pool;
         pool.run(&Job<Feature>::run, &job);
-        LossSums sums;
-        for (const auto& s : slices_) sums += s.sums;
-        // Reduce in slice order: a fixed order keeps results bitwise reproducible.
-        total_.weight = slices_[0].grad.weight;
-        total_.bias = slices_[0].grad.bias;
-        for (std::size_t t = 1; t < slices_.size(); ++t) {
-            if (slices_[t].rows == 0) continue;
-            total_.weight += slices_[t].grad.weight;
-            total_.bias += slices_[t].grad.bias;
-        }
-        if (sums.weight_sum > 0) {
-            const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
-            total_.weight *= inv;
-            total_.bias *= inv;
-        }
-        return sums;
+        return job.total_sums;
+    }
+
+    /// compute(), then the SGD update of `model` with learning rate `lr`, each thread updating
+    /// its own classes. Skips the update when the batch's total weight is zero. On return
+    /// gradient() holds the applied direction (see SGD::step).
+    template <typename Feature>
+    LossSums compute_and_step(LinearSoftmax<Scalar>& model, SGD<Scalar>& optimizer, double lr,
+                              const CrossEntropy<Scalar>& loss, const RowMatrix<Feature>& features,
+                              const LabelVector& labels, const Vector<double>& weights, const Index* rows,
+                              Index count, const Preprocessor<Scalar>& pre, ThreadPool& pool,
+                              const Index* next_rows = nullptr, Index next_count = 0) {
+        optimizer.begin_step(model, total_, lr);  // checks; creates the momentum buffers on the first step
+        Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
+        job.optimizer = &optimizer;
+        job.update_model = &model;
+        job.lr = lr;
+        job.pool = &pool;
+        pool.run(&Job<Feature>::run, &job);
+        if (job.total_sums.weight_sum > 0) optimizer.end_step();
+        return job.total_sums;
     }
 
     Gradient<Scalar>& gradient() { return total_; }
@@ -89,9 +108,10 @@ private:
         RowMatrix<Scalar> x, z;
         LabelVector labels;
         Vector<double> weights;
-        Gradient<Scalar> grad;
+        Gradient<Scalar> grad;  // this slice's partial sum (unused with one thread)
         LossSums sums;
         Index rows = 0;
+        Index first_class = 0, classes = 0;  // the classes this thread reduces and updates
     };
 
     template <typename Feature>
@@ -107,8 +127,62 @@ private:
         const Preprocessor<Scalar>* pre;
         const Index* next_rows;
         Index next_count;
+        SGD<Scalar>* optimizer = nullptr;  // set by compute_and_step: apply the update too
+        LinearSoftmax<Scalar>* update_model = nullptr;
+        double lr = 0;
+        LossSums total_sums{};              // written by thread 0
+        std::atomic<bool> failed{false};    // a slice threw: the others still pass the barrier
+        ThreadPool* pool = nullptr;
 
-        static void run(void* context, int t) { static_cast<Job*>(context)->slice(t); }
+        static void run(void* context, int t) { static_cast<Job*>(context)->step(t); }
+
+        void step(int t) {
+            const bool many = self->slices_.size() > 1;
+            Slice& s = self->slices_[static_cast<std::size_t>(t)];
+            Gradient<Scalar>& partial = many ? s.grad : self->total_;
+            if (!many) {
+                slice(t, partial);
+                finish(s);
+                return;
+            }
+            // A slice that throws must still reach the barrier, or the others would wait forever;
+            // its exception is rethrown afterwards (the pool passes it to the caller).
+            std::exception_ptr error;
+            try {
+                slice(t, partial);
+            } catch (...) {
+                error = std::current_exception();
+                failed.store(true, std::memory_order_relaxed);
+            }
+            pool->barrier();
+            if (error) std::rethrow_exception(error);
+            if (failed.load(std::memory_order_relaxed)) return;
+            // Sum the partial gradients of this thread's classes, in slice order.
+            const Index c0 = s.first_class, nc = s.classes;
+            auto w = self->total_.weight.middleRows(c0, nc);
+            auto b = self->total_.bias.segment(c0, nc);
+            w = self->slices_[0].grad.weight.middleRows(c0, nc);
+            b = self->slices_[0].grad.bias.segment(c0, nc);
+            for (std::size_t k = 1; k < self->slices_.size(); ++k) {
+                w += self->slices_[k].grad.weight.middleRows(c0, nc);
+                b += self->slices_[k].grad.bias.segment(c0, nc);
+            }
+            finish(s);
+        }
+
+        /// Divides this thread's classes of the summed gradient by the batch's weight and, for
+        /// compute_and_step, updates them.
+        void finish(const Slice& s) {
+            LossSums sums;
+            for (const auto& other : self->slices_) sums += other.sums;  // the same order in every thread
+            if (&s == &self->slices_[0]) total_sums = sums;
+            if (!(sums.weight_sum > 0)) return;  // nothing to learn from this batch
+            const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
+            self->total_.weight.middleRows(s.first_class, s.classes) *= inv;
+            self->total_.bias.segment(s.first_class, s.classes) *= inv;
+            if (optimizer) optimizer->update_rows(*update_model, self->total_, lr, s.first_class, s.classes);
+        }
+
 
         /// Rows [begin, begin + n) of a batch of `count` split over `threads` slices: slice t's share.
         static void split(Index count, Index threads, Index t, Index& begin, Index& n) {
@@ -117,7 +191,7 @@ private:
             n = std::min(count, begin + per) - begin;
         }
 
-        void slice(int t) {
+        void slice(int t, Gradient<Scalar>& grad) {
             Slice& s = self->slices_[static_cast<std::size_t>(t)];
             const Index threads = static_cast<Index>(self->slices_.size());
             Index begin, n, next_begin, next_n;
@@ -125,7 +199,7 @@ private:
             split(next_count, threads, t, next_begin, next_n);
             s.rows = n;
             s.sums = LossSums{};
-            s.grad.set_zero();
+            grad.set_zero();
             const bool weighted = weights->size() != 0;
             const Index d = features->cols(), c = model->num_classes();
             // The rows this thread reads, in order: its share of this batch, then its share of the next.
@@ -158,10 +232,10 @@ private:
                 for (Index j0 = 0; j0 < d; j0 += chunk) {
                     prefetch_share();
                     kernels::add_weight_gradient(s.x.data() + j0, d, nb, s.z.data(), c, c,
-                                                 s.grad.weight.data() + j0, d, std::min(chunk, d - j0));
+                                                 grad.weight.data() + j0, d, std::min(chunk, d - j0));
                 }
                 for (Index i = 0; i < nb; ++i)
-                    for (Index k = 0; k < c; ++k) s.grad.bias[k] += s.z(i, k);
+                    for (Index k = 0; k < c; ++k) grad.bias[k] += s.z(i, k);
             }
         }
     };

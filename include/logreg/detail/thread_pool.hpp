@@ -1,14 +1,19 @@
 // logreg/detail/thread_pool.hpp - a tiny fork-join pool for splitting a batch across threads.
 //
-// The trainer runs `threads` tasks per step, task 0 on the calling thread. Tasks
-// are a plain function pointer and a context pointer, so dispatching a step does
-// not allocate. Each task writes its own partial result; the caller reduces them
-// in task order, which keeps results bitwise reproducible for a fixed thread count.
+// The trainer runs `threads` tasks per step, task 0 on the calling thread; inside a step the
+// tasks can wait for each other at barrier(). Tasks are a plain function pointer and a context
+// pointer, so dispatching a step does not allocate. Each task writes its own partial result;
+// they are combined in task order, which keeps results bitwise reproducible for a fixed
+// thread count.
 //
-// A training step lasts tens of microseconds, about as long as waking a sleeping thread
-// through a condition variable. So both sides first spin for a short while on atomics
-// (the workers waiting for the next step, the caller waiting for the workers) and only
-// then sleep on the mutex and condition variables; between epochs the workers sleep.
+// A training step lasts tens of microseconds, and on this kind of machine every cache line
+// that moves between cores costs a few hundred nanoseconds. So the fast path of a step is two
+// atomic counters and nothing else: the caller bumps `generation_` (the workers, spinning on
+// it, start), each worker decrements `pending_` (the caller, spinning on it, returns). Only a
+// thread that has spun for spin_time without news sleeps on a condition variable, and the
+// other side takes the mutex only when it knows that someone sleeps. (With a mutex and a
+// notify on every step, an empty step with 2 threads took 2.9 us; without, see
+// docs/performance.md.) Between epochs the workers sleep.
 #pragma once
 
 #include <atomic>
@@ -36,12 +41,8 @@ public:
     ThreadPool& operator=(const ThreadPool&) = delete;
 
     ~ThreadPool() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            stopping_.store(true, std::memory_order_relaxed);
-            generation_.fetch_add(1, std::memory_order_release);
-        }
-        wake_.notify_all();
+        stopping_.store(true, std::memory_order_relaxed);
+        start_workers();
         for (auto& w : workers_) w.join();
     }
 
@@ -53,29 +54,42 @@ public:
             fn(context, 0);
             return;
         }
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            task_ = fn;
-            context_ = context;
-            pending_.store(size_ - 1, std::memory_order_relaxed);
-            generation_.fetch_add(1, std::memory_order_release);  // publishes task_ and context_
-        }
-        wake_.notify_all();
+        // Plain writes, published by the release in start_workers(). No worker still reads the
+        // previous values: each finished with them before it decremented pending_.
+        task_ = fn;
+        context_ = context;
+        pending_.store(size_ - 1, std::memory_order_relaxed);
+        start_workers();
         try {
             fn(context, 0);
         } catch (...) {
             errors_[0] = std::current_exception();
         }
-        if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
-            std::unique_lock<std::mutex> lock(mutex_);
-            done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
-        }
+        const auto finished = [this] { return pending_.load(std::memory_order_seq_cst) == 0; };
+        if (!spin_until(finished)) sleep_until(finished, caller_sleeps_, done_);
         for (auto& e : errors_)
             if (e) {
                 std::exception_ptr first = e;
                 for (auto& clear : errors_) clear = nullptr;
                 std::rethrow_exception(first);
             }
+    }
+
+    /// Called by every task of the current run(): returns once all of them have called it.
+    /// Spins first (a barrier inside a step is passed within microseconds), then sleeps.
+    void barrier() {
+        if (size_ == 1) return;
+        const unsigned long long phase = barrier_phase_.load(std::memory_order_acquire);
+        if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) == size_ - 1) {
+            // Last to arrive: reset for the next barrier before releasing anyone (nobody can
+            // arrive at the next one until the phase changes).
+            barrier_arrived_.store(0, std::memory_order_relaxed);
+            barrier_phase_.fetch_add(1, std::memory_order_seq_cst);
+            wake_sleepers(barrier_sleepers_, barrier_cv_);
+            return;
+        }
+        const auto passed = [&] { return barrier_phase_.load(std::memory_order_seq_cst) != phase; };
+        if (!spin_until(passed)) sleep_until(passed, barrier_sleepers_, barrier_cv_);
     }
 
 private:
@@ -92,6 +106,30 @@ private:
         }
     }
 
+    /// Sleeps on `cv` until `ready`. `sleepers` is raised first; that, the waker's change, its
+    /// check of `sleepers` and the loads in `ready` are all sequentially consistent, so either
+    /// the waker sees the sleeper or the sleeper sees the change, and the mutex closes the gap
+    /// between the sleeper's last check and its wait.
+    template <typename Ready>
+    void sleep_until(Ready ready, std::atomic<int>& sleepers, std::condition_variable& cv) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers.fetch_add(1, std::memory_order_seq_cst);
+        cv.wait(lock, ready);
+        sleepers.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    /// Called after a sequentially consistent change that sleepers wait for.
+    void wake_sleepers(std::atomic<int>& sleepers, std::condition_variable& cv) {
+        if (sleepers.load(std::memory_order_seq_cst) == 0) return;  // the fast path: everyone spins
+        { std::lock_guard<std::mutex> lock(mutex_); }  // a sleeper is either waiting or sees the change
+        cv.notify_all();
+    }
+
+    void start_workers() {
+        generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes task_, context_, stopping_
+        wake_sleepers(worker_sleepers_, wake_);
+    }
+
     static void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();  // lets a sibling hyper-thread run while we spin
@@ -101,38 +139,21 @@ private:
     void work(int t) {
         unsigned long long seen = 0;
         for (;;) {
-            const auto started = [&] { return generation_.load(std::memory_order_acquire) != seen; };
-            if (!spin_until(started)) {
-                std::unique_lock<std::mutex> lock(mutex_);
-                wake_.wait(lock, started);
-            }
+            const auto started = [&] { return generation_.load(std::memory_order_seq_cst) != seen; };
+            if (!spin_until(started)) sleep_until(started, worker_sleepers_, wake_);
             seen = generation_.load(std::memory_order_acquire);
             if (stopping_.load(std::memory_order_relaxed)) return;
-            Task fn;
-            void* context;
-            {
-                // task_ and context_ are written under the mutex; reading them under it too
-                // keeps the pool simple to reason about (and TSan quiet).
-                std::lock_guard<std::mutex> lock(mutex_);
-                fn = task_;
-                context = context_;
-            }
             try {
-                fn(context, t);
+                task_(context_, t);
             } catch (...) {
                 errors_[static_cast<std::size_t>(t)] = std::current_exception();
             }
-            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                // The caller may be asleep: notify under the mutex so the wake-up cannot be lost
-                // between its check of pending_ and its wait.
-                std::lock_guard<std::mutex> lock(mutex_);
-                done_.notify_one();
-            }
+            if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_sleepers(caller_sleeps_, done_);
         }
     }
 
-    /// How long a thread spins before it sleeps: longer than one step at batch 64 (~40 us), so an
-    /// idle machine never pays a condition-variable wake-up between steps (2 threads, batch 64:
+    /// How long a thread spins before it sleeps: longer than one step at batch 64, so an idle
+    /// machine never pays a condition-variable wake-up between steps (2 threads, batch 64:
     /// 121 ms/epoch with 5 us, 34 ms with 50 us, 37 ms with 200 us on MNIST, -march=native).
     /// On oversubscribed cores a spin can burn its whole length: see docs/performance.md.
     static constexpr std::chrono::microseconds spin_time{50};
@@ -140,13 +161,17 @@ private:
     int size_;
     std::vector<std::thread> workers_;
     std::vector<std::exception_ptr> errors_;
-    std::mutex mutex_;
-    std::condition_variable wake_, done_;
     Task task_ = nullptr;
     void* context_ = nullptr;
-    std::atomic<int> pending_{0};
-    std::atomic<unsigned long long> generation_{0};
     std::atomic<bool> stopping_{false};
+    // Each counter on its own cache line: they are written by different threads.
+    alignas(64) std::atomic<unsigned long long> generation_{0};
+    alignas(64) std::atomic<int> pending_{0};
+    alignas(64) std::atomic<int> barrier_arrived_{0};
+    alignas(64) std::atomic<unsigned long long> barrier_phase_{0};
+    alignas(64) std::atomic<int> worker_sleepers_{0}, caller_sleeps_{0}, barrier_sleepers_{0};
+    std::mutex mutex_;
+    std::condition_variable wake_, done_, barrier_cv_;
 };
 
 }  // namespace logreg::detail

@@ -1,0 +1,126 @@
+// The fork-join pool: every task runs once per run(), a barrier orders the tasks' memory,
+// exceptions reach the caller (also from a step that uses barriers), and the sleeping paths
+// (tasks or gaps longer than the spin time) wake up.
+#include "test_support.hpp"
+
+#include <logreg/detail/batch_gradient.hpp>
+#include <logreg/detail/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+using namespace logreg;
+using detail::ThreadPool;
+
+namespace {
+
+struct Counting {
+    std::vector<std::atomic<int>> runs;
+    explicit Counting(int n) : runs(static_cast<std::size_t>(n)) {}
+    static void task(void* c, int t) { static_cast<Counting*>(c)->runs[static_cast<std::size_t>(t)]++; }
+};
+
+/// Each task writes its slot, waits at the barrier, then reads every other slot.
+struct Exchange {
+    ThreadPool* pool;
+    int round = 0;
+    std::vector<int> slots, seen_sum;
+    static void task(void* c, int t) {
+        auto* x = static_cast<Exchange*>(c);
+        for (int phase = 0; phase < 3; ++phase) {
+            x->slots[static_cast<std::size_t>(t)] = x->round * 100 + phase * 10 + t;
+            x->pool->barrier();
+            int sum = 0;
+            for (int v : x->slots) sum += v;
+            x->seen_sum[static_cast<std::size_t>(t)] = sum;
+            x->pool->barrier();  // nobody overwrites a slot before everyone has read them all
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE("every task runs exactly once per run, with any thread count", "[threads]") {
+    for (int threads : {1, 2, 3, 4}) {
+        ThreadPool pool(threads);
+        Counting c(threads);
+        for (int i = 0; i < 2000; ++i) pool.run(&Counting::task, &c);
+        for (const auto& r : c.runs) REQUIRE(r.load() == 2000);
+    }
+}
+
+TEST_CASE("a barrier makes every task's writes visible to all", "[threads]") {
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        Exchange x{&pool, 0, std::vector<int>(static_cast<std::size_t>(threads)),
+                   std::vector<int>(static_cast<std::size_t>(threads))};
+        for (int round = 0; round < 500; ++round) {
+            x.round = round;
+            pool.run(&Exchange::task, &x);
+            int expected = 0;
+            for (int t = 0; t < threads; ++t) expected += round * 100 + 2 * 10 + t;
+            for (int s : x.seen_sum) REQUIRE(s == expected);
+        }
+    }
+}
+
+TEST_CASE("the pool wakes sleeping threads: long tasks and long gaps between runs", "[threads]") {
+    ThreadPool pool(2);
+    Counting c(2);
+    struct Slow {
+        static void task(void* ctx, int t) {
+            if (t == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the caller sleeps
+            Counting::task(ctx, t);
+        }
+    };
+    for (int i = 0; i < 5; ++i) {
+        pool.run(&Slow::task, &c);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the worker sleeps
+        pool.run(&Counting::task, &c);
+    }
+    REQUIRE(c.runs[0].load() == 10);
+    REQUIRE(c.runs[1].load() == 10);
+}
+
+TEST_CASE("an exception in a task reaches the caller and the pool stays usable", "[threads]") {
+    ThreadPool pool(3);
+    struct Throwing {
+        static void task(void*, int t) {
+            if (t == 2) throw std::runtime_error("task 2 failed");
+        }
+    };
+    REQUIRE_THROWS_WITH(pool.run(&Throwing::task, nullptr), "task 2 failed");
+    Counting c(3);
+    pool.run(&Counting::task, &c);
+    for (const auto& r : c.runs) REQUIRE(r.load() == 1);
+}
+
+TEST_CASE("a failing slice of a multi-thread step throws instead of hanging the others at the barrier",
+          "[threads]") {
+    // A label outside [0, C) makes the loss throw in whichever slice holds it; the other
+    // slices are waiting at the reduction's barrier.
+    const Index n = 40, d = 5, c = 3;
+    RowMatrix<float> x = RowMatrix<float>::Random(n, d);
+    LabelVector y = LabelVector::Zero(n);
+    y[n - 1] = 7;  // the last slice's
+    const LinearSoftmax<float> model(d, c);
+    const CrossEntropy<float> loss;
+    const auto pre = Preprocessor<float>::identity(d);
+    IndexVector rows(n);
+    for (Index i = 0; i < n; ++i) rows[i] = i;
+    for (int threads : {1, 2, 3}) {
+        CAPTURE(threads);
+        ThreadPool pool(threads);
+        detail::BatchGradient<float> engine;
+        engine.reserve(n, d, c, threads);
+        REQUIRE_THROWS_AS(engine.compute(model, loss, x, y, Vector<double>(), rows.data(), n, pre, pool), DataError);
+        // and the engine and pool still work on good data
+        y[n - 1] = 1;
+        const LossSums sums = engine.compute(model, loss, x, y, Vector<double>(), rows.data(), n, pre, pool);
+        REQUIRE(sums.weight_sum == Approx(static_cast<double>(n)));
+        y[n - 1] = 7;
+    }
+}
