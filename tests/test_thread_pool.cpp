@@ -53,16 +53,20 @@ TEST_CASE("every task runs exactly once per run, with any thread count", "[threa
 }
 
 TEST_CASE("a barrier makes every task's writes visible to all", "[threads]") {
+    ThreadPool three(3);
     for (int threads : {1, 2, 3}) {
-        ThreadPool pool(threads);
-        Exchange x{&pool, 0, std::vector<int>(static_cast<std::size_t>(threads)),
+        ThreadPool own(threads);
+        // a pool of its own size, and 1 or 2 tasks of a larger pool (the others stay out)
+        for (ThreadPool* pool : {&own, &three}) {
+        Exchange x{pool, 0, std::vector<int>(static_cast<std::size_t>(threads)),
                    std::vector<int>(static_cast<std::size_t>(threads))};
         for (int round = 0; round < 500; ++round) {
             x.round = round;
-            pool.run(&Exchange::task, &x);
+            pool->run(&Exchange::task, &x, threads);
             int expected = 0;
             for (int t = 0; t < threads; ++t) expected += round * 100 + 2 * 10 + t;
             for (int s : x.seen_sum) REQUIRE(s == expected);
+        }
         }
     }
 }
@@ -101,8 +105,8 @@ TEST_CASE("an exception in a task reaches the caller and the pool stays usable",
 TEST_CASE("a failing slice of a multi-thread step throws instead of hanging the others at the barrier",
           "[threads]") {
     // A label outside [0, C) makes the loss throw in whichever slice holds it; the other
-    // slices are waiting at the reduction's barrier.
-    const Index n = 40, d = 5, c = 3;
+    // slices are waiting at the reduction's barrier. 96 rows: enough for 3 threads to join.
+    const Index n = 96, d = 5, c = 3;
     RowMatrix<float> x = RowMatrix<float>::Random(n, d);
     LabelVector y = LabelVector::Zero(n);
     y[n - 1] = 7;  // the last slice's
@@ -123,4 +127,30 @@ TEST_CASE("a failing slice of a multi-thread step throws instead of hanging the 
         REQUIRE(sums.weight_sum == Approx(static_cast<double>(n)));
         y[n - 1] = 7;
     }
+}
+
+TEST_CASE("a step uses only the threads that get enough rows, and then gives one thread's result", "[threads]") {
+    using Engine = detail::BatchGradient<double>;
+    REQUIRE(Engine::threads_for(1, 4) == 1);
+    REQUIRE(Engine::threads_for(Engine::min_rows_per_thread * 2 - 1, 4) == 1);
+    REQUIRE(Engine::threads_for(Engine::min_rows_per_thread * 2, 4) == 2);
+    REQUIRE(Engine::threads_for(Engine::min_rows_per_thread * 100, 4) == 4);
+    // Too few rows for two threads: a 2-thread pool gives bitwise the 1-thread result.
+    const Index n = 30, d = 9, c = 4;
+    std::mt19937_64 gen(logreg_test::seed());
+    const RowMatrix<double> x = logreg_test::random_matrix<double>(n, d, gen, 1.0);
+    const LabelVector y = logreg_test::random_labels(n, static_cast<int>(c), gen);
+    const LinearSoftmax<double> model(d, c, Init::uniform, 4);
+    const auto pre = Preprocessor<double>::identity(d);
+    IndexVector rows(n);
+    for (Index i = 0; i < n; ++i) rows[i] = n - 1 - i;
+    Engine one, two;
+    ThreadPool p1(1), p2(2);
+    one.reserve(n, d, c, 1);
+    two.reserve(n, d, c, 2);
+    const CrossEntropy<double> loss;
+    one.compute(model, loss, x, y, Vector<double>(), rows.data(), n, pre, p1);
+    two.compute(model, loss, x, y, Vector<double>(), rows.data(), n, pre, p2);
+    REQUIRE(one.gradient().weight == two.gradient().weight);
+    REQUIRE(one.gradient().bias == two.gradient().bias);
 }

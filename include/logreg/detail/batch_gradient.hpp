@@ -40,6 +40,18 @@ public:
     /// between the forward and the backward pass, and dW is streamed once per 16 rows.
     static constexpr Index block_rows = 16;
 
+    /// A thread joins a step only if it gets at least this many rows. Whatever the batch,
+    /// combining the threads' work moves about C x D numbers between cores per step, while a
+    /// thread's arithmetic grows with its rows: on MNIST two threads beat one from 24 rows each
+    /// (batch 48) and lose below (batch 16: 55 ms/epoch on two threads, 32 on one). So
+    /// `threads` is the most a step uses, like the grain size of PyTorch's parallel_for.
+    static constexpr Index min_rows_per_thread = 24;
+
+    /// The threads a step of `count` rows uses, out of `threads`.
+    static int threads_for(Index count, int threads) {
+        return static_cast<int>(std::clamp<Index>(count / min_rows_per_thread, 1, threads));
+    }
+
     /// Sizes every buffer for batches of up to `max_batch` rows; allocation happens here only.
     void reserve(Index max_batch, Index features, Index classes, int threads) {
         if (max_batch == max_batch_ && features == features_ && classes == classes_ &&
@@ -49,15 +61,8 @@ public:
         features_ = features;
         classes_ = classes;
         slices_.assign(static_cast<std::size_t>(threads), Slice{});
-        const Index per = (max_batch + threads - 1) / threads;
-        const Index block = std::min(per, block_rows);
-        const Index share = classes / threads, extra = classes % threads;
-        for (std::size_t t = 0; t < slices_.size(); ++t) {
-            Slice& s = slices_[t];
-            // Class shares as equal as possible: 10 classes on 2 threads -> 5 + 5, on 3 -> 4 + 3 + 3.
-            const auto ti = static_cast<Index>(t);
-            s.first_class = ti * share + std::min(ti, extra);
-            s.classes = share + (ti < extra ? 1 : 0);
+        const Index block = std::min(max_batch, block_rows);  // a step may run on one thread only
+        for (auto& s : slices_) {
             s.x.resize(block, features);
             s.z.resize(block, classes);
             s.labels.resize(block);
@@ -76,8 +81,7 @@ public:
                      const Index* rows, Index count, const Preprocessor<Scalar>& pre, ThreadPool& pool,
                      const Index* next_rows = nullptr, Index next_count = 0) {
         Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
-        job.pool = &pool;
-        pool.run(&Job<Feature>::run, &job);
+        job.start(pool);
         return job.total_sums;
     }
 
@@ -95,8 +99,7 @@ public:
         job.optimizer = &optimizer;
         job.update_model = &model;
         job.lr = lr;
-        job.pool = &pool;
-        pool.run(&Job<Feature>::run, &job);
+        job.start(pool);
         if (job.total_sums.weight_sum > 0) optimizer.end_step();
         return job.total_sums;
     }
@@ -111,7 +114,6 @@ private:
         Gradient<Scalar> grad;  // this slice's partial sum (unused with one thread)
         LossSums sums;
         Index rows = 0;
-        Index first_class = 0, classes = 0;  // the classes this thread reduces and updates
     };
 
     template <typename Feature>
@@ -133,23 +135,28 @@ private:
         LossSums total_sums{};              // written by thread 0
         std::atomic<bool> failed{false};    // a slice threw: the others still pass the barrier
         ThreadPool* pool = nullptr;
+        int threads = 1;                    // the threads this step uses (threads_for)
+
+        void start(ThreadPool& p) {
+            pool = &p;
+            threads = threads_for(count, static_cast<int>(self->slices_.size()));
+            p.run(&Job::run, this, threads);
+        }
 
         static void run(void* context, int t) { static_cast<Job*>(context)->step(t); }
 
         void step(int t) {
-            const bool many = self->slices_.size() > 1;
             Slice& s = self->slices_[static_cast<std::size_t>(t)];
-            Gradient<Scalar>& partial = many ? s.grad : self->total_;
-            if (!many) {
-                slice(t, partial);
-                finish(s);
+            if (threads == 1) {  // straight into the total: nothing to combine
+                slice(t, self->total_);
+                finish(t);
                 return;
             }
             // A slice that throws must still reach the barrier, or the others would wait forever;
             // its exception is rethrown afterwards (the pool passes it to the caller).
             std::exception_ptr error;
             try {
-                slice(t, partial);
+                slice(t, s.grad);
             } catch (...) {
                 error = std::current_exception();
                 failed.store(true, std::memory_order_relaxed);
@@ -158,45 +165,54 @@ private:
             if (error) std::rethrow_exception(error);
             if (failed.load(std::memory_order_relaxed)) return;
             // Sum the partial gradients of this thread's classes, in slice order.
-            const Index c0 = s.first_class, nc = s.classes;
+            Index c0, nc;
+            split(self->total_.bias.size(), threads, t, c0, nc);
             auto w = self->total_.weight.middleRows(c0, nc);
             auto b = self->total_.bias.segment(c0, nc);
             w = self->slices_[0].grad.weight.middleRows(c0, nc);
             b = self->slices_[0].grad.bias.segment(c0, nc);
-            for (std::size_t k = 1; k < self->slices_.size(); ++k) {
+            for (std::size_t k = 1; k < static_cast<std::size_t>(threads); ++k) {
                 w += self->slices_[k].grad.weight.middleRows(c0, nc);
                 b += self->slices_[k].grad.bias.segment(c0, nc);
             }
-            finish(s);
+            finish(t);
         }
 
-        /// Divides this thread's classes of the summed gradient by the batch's weight and, for
+        /// Divides thread t's classes of the summed gradient by the batch's weight and, for
         /// compute_and_step, updates them.
-        void finish(const Slice& s) {
+        void finish(int t) {
             LossSums sums;
-            for (const auto& other : self->slices_) sums += other.sums;  // the same order in every thread
-            if (&s == &self->slices_[0]) total_sums = sums;
+            for (int k = 0; k < threads; ++k) sums += self->slices_[static_cast<std::size_t>(k)].sums;  // same order everywhere
+            if (t == 0) total_sums = sums;
             if (!(sums.weight_sum > 0)) return;  // nothing to learn from this batch
+            Index c0, nc;
+            split(self->total_.bias.size(), threads, t, c0, nc);
             const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
-            self->total_.weight.middleRows(s.first_class, s.classes) *= inv;
-            self->total_.bias.segment(s.first_class, s.classes) *= inv;
-            if (optimizer) optimizer->update_rows(*update_model, self->total_, lr, s.first_class, s.classes);
+            self->total_.weight.middleRows(c0, nc) *= inv;
+            self->total_.bias.segment(c0, nc) *= inv;
+            if (optimizer) optimizer->update_rows(*update_model, self->total_, lr, c0, nc);
         }
 
 
-        /// Rows [begin, begin + n) of a batch of `count` split over `threads` slices: slice t's share.
-        static void split(Index count, Index threads, Index t, Index& begin, Index& n) {
-            const Index per = (count + threads - 1) / threads;
-            begin = std::min(count, per * t);
-            n = std::min(count, begin + per) - begin;
+        /// Slice t's share [begin, begin + n) of `count` items (rows, or classes) split over
+        /// `parts` slices: as equal as possible, the larger shares first (10 classes on 3 -> 4 + 3 + 3).
+        static void split(Index count, Index parts, Index t, Index& begin, Index& n) {
+            const Index share = count / parts, extra = count % parts;
+            begin = t * share + std::min(t, extra);
+            n = share + (t < extra ? 1 : 0);
         }
 
         void slice(int t, Gradient<Scalar>& grad) {
             Slice& s = self->slices_[static_cast<std::size_t>(t)];
-            const Index threads = static_cast<Index>(self->slices_.size());
             Index begin, n, next_begin, next_n;
             split(count, threads, t, begin, n);
-            split(next_count, threads, t, next_begin, next_n);
+            // This thread's share of the next batch, split the same way (if it gets one).
+            const int next_threads = threads_for(next_count, static_cast<int>(self->slices_.size()));
+            if (t < next_threads) {
+                split(next_count, next_threads, t, next_begin, next_n);
+            } else {
+                next_begin = next_n = 0;
+            }
             s.rows = n;
             s.sums = LossSums{};
             grad.set_zero();

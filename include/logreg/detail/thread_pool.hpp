@@ -48,9 +48,12 @@ public:
 
     int size() const { return size_; }
 
-    /// Runs fn(context, t) for t in [0, size()) and waits for all; rethrows the first task's exception.
-    void run(Task fn, void* context) {
-        if (size_ == 1) {
+    /// Runs fn(context, t) for t in [0, tasks) (all size() threads by default) and waits for
+    /// all; rethrows the first task's exception. One task runs on the caller alone.
+    void run(Task fn, void* context, int tasks = 0) {
+        tasks = (tasks < 1 || tasks > size_) ? size_ : tasks;
+        if (tasks == 1) {
+            tasks_ = 1;  // for barrier() (no worker reads it before the next generation)
             fn(context, 0);
             return;
         }
@@ -58,7 +61,8 @@ public:
         // previous values: each finished with them before it decremented pending_.
         task_ = fn;
         context_ = context;
-        pending_.store(size_ - 1, std::memory_order_relaxed);
+        tasks_ = tasks;
+        pending_.store(tasks - 1, std::memory_order_relaxed);
         start_workers();
         try {
             fn(context, 0);
@@ -76,11 +80,11 @@ public:
     }
 
     /// Called by every task of the current run(): returns once all of them have called it.
+    /// Only inside run() with more than one task.
     /// Spins first (a barrier inside a step is passed within microseconds), then sleeps.
     void barrier() {
-        if (size_ == 1) return;
         const unsigned long long phase = barrier_phase_.load(std::memory_order_acquire);
-        if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) == size_ - 1) {
+        if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) == tasks_ - 1) {
             // Last to arrive: reset for the next barrier before releasing anyone (nobody can
             // arrive at the next one until the phase changes).
             barrier_arrived_.store(0, std::memory_order_relaxed);
@@ -143,6 +147,7 @@ private:
             if (!spin_until(started)) sleep_until(started, worker_sleepers_, wake_);
             seen = generation_.load(std::memory_order_acquire);
             if (stopping_.load(std::memory_order_relaxed)) return;
+            if (t >= tasks_) continue;  // not needed in this run
             try {
                 task_(context_, t);
             } catch (...) {
@@ -163,6 +168,7 @@ private:
     std::vector<std::exception_ptr> errors_;
     Task task_ = nullptr;
     void* context_ = nullptr;
+    int tasks_ = 1;  // tasks of the current run()
     std::atomic<bool> stopping_{false};
     // Each counter on its own cache line: they are written by different threads.
     alignas(64) std::atomic<unsigned long long> generation_{0};
