@@ -14,6 +14,7 @@
 #include <logreg/linear_softmax.hpp>
 #include <logreg/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace logreg {
@@ -84,22 +85,33 @@ public:
         }
     }
 
-    /// The update of classes [first, first + count): rows of W, entries of b. Every parameter's
-    /// rule is elementwise, so disjoint ranges can be updated at the same time.
-    void update_rows(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, Index first, Index count) {
-        const bool momentum = params_.momentum != 0;
+    /// The update of classes [first, first + count): rows of W, entries of b, with the gradient
+    /// first multiplied by `grad_scale` (the trainer passes 1 / batch weight). Every parameter's
+    /// rule is elementwise, so disjoint ranges can be updated at the same time. Returns true if
+    /// every parameter it wrote is finite.
+    bool update_rows(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, Index first, Index count,
+                     Scalar grad_scale = Scalar(1)) {
         auto w = model.weight().middleRows(first, count);
         auto gw = grad.weight.middleRows(first, count);
         auto b = model.bias().segment(first, count);
         auto gb = grad.bias.segment(first, count);
+        const double bias_decay = params_.decay_bias ? params_.weight_decay : 0.0;
+        if (params_.momentum == 0 && params_.weight_decay == 0)  // the common case, in one pass
+            return plain_update(w.data(), gw.data(), w.size(), grad_scale, lr) &&
+                   plain_update(b.data(), gb.data(), b.size(), grad_scale, lr);
+        if (grad_scale != Scalar(1)) {
+            gw *= grad_scale;
+            gb *= grad_scale;
+        }
         // Without momentum the buffers are empty: pass the gradient, which update() then ignores.
-        if (momentum) {
+        if (params_.momentum != 0) {
             update(w, gw, weight_buf_.middleRows(first, count), params_.weight_decay, lr);
-            update(b, gb, bias_buf_.segment(first, count), params_.decay_bias ? params_.weight_decay : 0.0, lr);
+            update(b, gb, bias_buf_.segment(first, count), bias_decay, lr);
         } else {
             update(w, gw, gw, params_.weight_decay, lr);
-            update(b, gb, gb, params_.decay_bias ? params_.weight_decay : 0.0, lr);
+            update(b, gb, gb, bias_decay, lr);
         }
+        return is_finite(w.data(), w.size()) && is_finite(b.data(), b.size());
     }
 
     void end_step() {
@@ -147,6 +159,28 @@ private:
                 g = buf;
         }
         p -= static_cast<Scalar>(lr) * g;
+    }
+
+    /// g *= scale; p -= lr * g over n contiguous values, a cache-sized piece at a time, so the
+    /// three operations (and the finiteness check) read memory once; the same arithmetic as the
+    /// separate passes. Returns true if every new p is finite.
+    static bool plain_update(Scalar* p, Scalar* g, Index n, Scalar scale, double lr) {
+        constexpr Index piece = 512;  // 2 KB of floats: stays in L1 across the passes
+        const auto rate = static_cast<Scalar>(lr);
+        bool finite = true;
+        for (Index i = 0; i < n; i += piece) {
+            const Index m = std::min(piece, n - i);
+            Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> pp(p + i, m), gg(g + i, m);
+            if (scale != Scalar(1)) gg *= scale;
+            pp -= rate * gg;
+            finite = finite && is_finite(p + i, m);
+        }
+        return finite;
+    }
+
+    /// x * 0 is 0 for finite x and NaN otherwise: one vectorised sum checks every value.
+    static bool is_finite(const Scalar* data, Index n) {
+        return (Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(data, n) * Scalar(0)).sum() == Scalar(0);
     }
 
     SGDParams params_;

@@ -249,7 +249,7 @@ public:
                 const double batch_loss = sums.mean();
                 report.batch_losses.push_back(batch_loss);
                 epoch_sums += sums;
-                if (!std::isfinite(batch_loss) || !model_.all_finite()) {
+                if (!std::isfinite(batch_loss) || !step_finite_) {
                     model_ = epoch_start_model;
                     optimizer_ = epoch_start_optimizer;
                     report.reason = StopReason::diverged;
@@ -360,14 +360,19 @@ public:
     LossSums step_rows(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre,
                        double lr, const Index* next_rows = nullptr, Index next_count = 0) {
         if (options_.schedule_per_step) ++steps_in_schedule_;
-        if (!reducer_)  // each thread updates its own classes (skipped if all weights are zero)
-            return engine_.compute_and_step(model_, optimizer_, lr, loss_, data.features(), data.labels(),
-                                            data.sample_weights(), rows, count, pre, *pool_, next_rows, next_count);
+        if (!reducer_) {  // each thread updates its own classes (skipped if all weights are zero)
+            const LossSums sums =
+                engine_.compute_and_step(model_, optimizer_, lr, loss_, data.features(), data.labels(),
+                                         data.sample_weights(), rows, count, pre, *pool_, next_rows, next_count);
+            step_finite_ = engine_.updated_finite();
+            return sums;
+        }
         LossSums sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(), rows,
                                         count, pre, *pool_, next_rows, next_count);
         reduce(sums);  // before the check below: every process must take the same decision
         if (!(sums.weight_sum > 0)) return sums;  // all weights zero: nothing to learn from this batch
         optimizer_.step(model_, engine_.gradient(), lr);
+        step_finite_ = model_.all_finite();
         return sums;
     }
 
@@ -421,6 +426,7 @@ private:
     std::unique_ptr<detail::ThreadPool> pool_;
     detail::BatchGradient<Scalar> engine_;
     GradientReducer reducer_;
+    bool step_finite_ = true;  // the last step left every parameter finite
 
     // The engine returns the mean gradient; rescaling by the local weight sum recovers the sum up to
     // one rounding per element (relative 1e-7 in float), which keeps BatchGradient unchanged.

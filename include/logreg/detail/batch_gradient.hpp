@@ -70,6 +70,7 @@ public:
             if (threads > 1) s.grad.resize(classes, features);  // one thread adds into total_ directly
         }
         total_.resize(classes, features);
+        finite_.assign(static_cast<std::size_t>(threads), 1);
     }
 
     /// Computes the gradient of the mean loss over rows[0..count) into gradient(); returns the loss sums.
@@ -99,12 +100,19 @@ public:
         job.optimizer = &optimizer;
         job.update_model = &model;
         job.lr = lr;
+        std::fill(finite_.begin(), finite_.end(), 1);
         job.start(pool);
         if (job.total_sums.weight_sum > 0) optimizer.end_step();
         return job.total_sums;
     }
 
     Gradient<Scalar>& gradient() { return total_; }
+
+    /// After compute_and_step: true if every parameter the update wrote is finite (checked by
+    /// each thread on its classes while they were in cache, instead of another pass over W).
+    bool updated_finite() const {
+        return std::all_of(finite_.begin(), finite_.end(), [](char f) { return f != 0; });
+    }
 
 private:
     struct Slice {
@@ -188,9 +196,13 @@ private:
             Index c0, nc;
             split(self->total_.bias.size(), threads, t, c0, nc);
             const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
-            self->total_.weight.middleRows(c0, nc) *= inv;
-            self->total_.bias.segment(c0, nc) *= inv;
-            if (optimizer) optimizer->update_rows(*update_model, self->total_, lr, c0, nc);
+            if (optimizer) {  // scaling, update and finiteness check in one pass (see SGD)
+                self->finite_[static_cast<std::size_t>(t)] =
+                    optimizer->update_rows(*update_model, self->total_, lr, c0, nc, inv);
+            } else {
+                self->total_.weight.middleRows(c0, nc) *= inv;
+                self->total_.bias.segment(c0, nc) *= inv;
+            }
         }
 
 
@@ -215,7 +227,7 @@ private:
             }
             s.rows = n;
             s.sums = LossSums{};
-            grad.set_zero();
+            if (n == 0) grad.set_zero();  // otherwise the first block writes the gradient (no zeroing pass)
             const bool weighted = weights->size() != 0;
             const Index d = features->cols(), c = model->num_classes();
             // The rows this thread reads, in order: its share of this batch, then its share of the next.
@@ -248,8 +260,9 @@ private:
                 for (Index j0 = 0; j0 < d; j0 += chunk) {
                     prefetch_share();
                     kernels::add_weight_gradient(s.x.data() + j0, d, nb, s.z.data(), c, c,
-                                                 grad.weight.data() + j0, d, std::min(chunk, d - j0));
+                                                 grad.weight.data() + j0, d, std::min(chunk, d - j0), b0 == 0);
                 }
+                if (b0 == 0) grad.bias.setZero();
                 for (Index i = 0; i < nb; ++i)
                     for (Index k = 0; k < c; ++k) grad.bias[k] += s.z(i, k);
             }
@@ -266,6 +279,7 @@ private:
 
     std::vector<Slice> slices_;
     Gradient<Scalar> total_;
+    std::vector<char> finite_;  // per thread: its updated classes are finite (char: no vector<bool> bit sharing)
     Index max_batch_ = -1, features_ = -1, classes_ = -1;
 };
 

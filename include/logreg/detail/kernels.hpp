@@ -188,14 +188,14 @@ inline void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Inde
 /// all `rows` rows of the block are added, so g is read and written once per block.
 template <int CB, typename Scalar>
 inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g,
-                          Index ldg, Index d) {
+                          Index ldg, Index d, bool overwrite) {
     using namespace Eigen::internal;
     using P = typename Simd<Scalar>::Packet;
     constexpr Index S = Simd<Scalar>::size;
     const Index dv = d - d % S;
     for (Index j = 0; j < dv; j += S) {
         P acc[CB];
-        for (int c = 0; c < CB; ++c) acc[c] = ploadu<P>(g + c * ldg + j);
+        for (int c = 0; c < CB; ++c) acc[c] = overwrite ? pset1<P>(Scalar(0)) : ploadu<P>(g + c * ldg + j);
         for (Index r = 0; r < rows; ++r) {
             const P xp = ploadu<P>(x + r * ldx + j);
             const Scalar* dzr = dz + r * ldz;
@@ -205,7 +205,7 @@ inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* 
     }
     for (Index j = dv; j < d; ++j)
         for (int c = 0; c < CB; ++c) {
-            Scalar s = g[c * ldg + j];
+            Scalar s = overwrite ? Scalar(0) : g[c * ldg + j];
             for (Index r = 0; r < rows; ++r) s += dz[r * ldz + c] * x[r * ldx + j];
             g[c * ldg + j] = s;
         }
@@ -213,20 +213,20 @@ inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* 
 
 template <int CB, typename Scalar>
 inline void gradient_tile_n(int n, const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g,
-                            Index ldg, Index d) {
+                            Index ldg, Index d, bool overwrite) {
     if constexpr (CB >= 1) {
         if (n == CB)
-            gradient_tile<CB>(x, ldx, rows, dz, ldz, g, ldg, d);
+            gradient_tile<CB>(x, ldx, rows, dz, ldz, g, ldg, d, overwrite);
         else
-            gradient_tile_n<CB - 1>(n, x, ldx, rows, dz, ldz, g, ldg, d);
+            gradient_tile_n<CB - 1>(n, x, ldx, rows, dz, ldz, g, ldg, d, overwrite);
     }
 }
 
-/// G += dZ^T X: `rows` rows of X (row-major, ldx) and dZ (row-major, ldz) into the
-/// `classes` x d row-major G (leading dimension ldg).
+/// G += dZ^T X (G = dZ^T X if `overwrite`: G's old values are never read): `rows` rows of X
+/// (row-major, ldx) and dZ (row-major, ldz) into the `classes` x d row-major G (leading dimension ldg).
 template <typename Scalar>
 inline void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz,
-                                Index classes, Scalar* g, Index ldg, Index d) {
+                                Index classes, Scalar* g, Index ldg, Index d, bool overwrite = false) {
     constexpr int CB = gradient_classes;
     // Split the classes into near-equal tiles (10 -> one tile of 10; 20 -> 10 + 10 on 16
     // registers) rather than CB + a thin remainder.
@@ -234,7 +234,7 @@ inline void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Sc
     const Index per = (classes + tiles - 1) / tiles;
     for (Index c = 0; c < classes; c += per) {
         const int n = static_cast<int>(std::min<Index>(per, classes - c));
-        gradient_tile_n<CB>(n, x, ldx, rows, dz + c, ldz, g + c * ldg, ldg, d);
+        gradient_tile_n<CB>(n, x, ldx, rows, dz + c, ldz, g + c * ldg, ldg, d, overwrite);
     }
 }
 
