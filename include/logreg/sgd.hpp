@@ -62,7 +62,7 @@ public:
     }
 
     /// Applies one update with learning rate `lr` (the schedule's value for this step).
-    /// `grad` is used as scratch space: on return it holds the applied direction.
+    /// `grad` is used as scratch space: its values on return are unspecified.
     void step(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr) {
         begin_step(model, grad, lr);
         update_rows(model, grad, lr, 0, model.num_classes());
@@ -161,18 +161,18 @@ private:
         p -= static_cast<Scalar>(lr) * g;
     }
 
-    /// g *= scale; p -= lr * g over n contiguous values, a cache-sized piece at a time, so the
-    /// three operations (and the finiteness check) read memory once; the same arithmetic as the
-    /// separate passes. Returns true if every new p is finite.
-    static bool plain_update(Scalar* p, Scalar* g, Index n, Scalar scale, double lr) {
+    /// p -= lr * (g * scale) over n contiguous values (the same roundings as scaling g first),
+    /// a cache-sized piece at a time so that the update and the finiteness check read memory
+    /// once; g is not written. Returns true if every new p is finite.
+    static bool plain_update(Scalar* p, const Scalar* g, Index n, Scalar scale, double lr) {
         constexpr Index piece = 512;  // 2 KB of floats: stays in L1 across the passes
         const auto rate = static_cast<Scalar>(lr);
         bool finite = true;
         for (Index i = 0; i < n; i += piece) {
             const Index m = std::min(piece, n - i);
-            Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> pp(p + i, m), gg(g + i, m);
-            if (scale != Scalar(1)) gg *= scale;
-            pp -= rate * gg;
+            Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> pp(p + i, m);
+            const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> gg(g + i, m);
+            pp -= rate * (gg * scale);
             finite = finite && is_finite(p + i, m);
         }
         return finite;

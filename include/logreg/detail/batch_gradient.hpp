@@ -88,7 +88,7 @@ public:
 
     /// compute(), then the SGD update of `model` with learning rate `lr`, each thread updating
     /// its own classes. Skips the update when the batch's total weight is zero. On return
-    /// gradient() holds the applied direction (see SGD::step).
+    /// gradient() is scratch (see SGD::step).
     template <typename Feature>
     LossSums compute_and_step(LinearSoftmax<Scalar>& model, SGD<Scalar>& optimizer, double lr,
                               const CrossEntropy<Scalar>& loss, const RowMatrix<Feature>& features,
@@ -144,11 +144,15 @@ private:
         std::atomic<bool> failed{false};    // a slice threw: the others still pass the barrier
         ThreadPool* pool = nullptr;
         int threads = 1;                    // the threads this step uses (threads_for)
+        bool prefetched = false;            // the previous step prefetched this one's first rows
 
         void start(ThreadPool& p) {
             pool = &p;
             threads = threads_for(count, static_cast<int>(self->slices_.size()));
+            prefetched = rows == self->announced_rows_ && count == self->announced_count_;
             p.run(&Job::run, this, threads);
+            self->announced_rows_ = next_rows;
+            self->announced_count_ = next_count;
         }
 
         static void run(void* context, int t) { static_cast<Job*>(context)->step(t); }
@@ -233,7 +237,10 @@ private:
             // The rows this thread reads, in order: its share of this batch, then its share of the next.
             kernels::RowPrefetcher<Feature> ahead(features->data(), d, rows + begin, n,
                                                   next_rows ? next_rows + next_begin : nullptr, next_n);
-            ahead.upto(std::min(block_rows, n));  // normally already requested by the previous step
+            if (prefetched)
+                ahead.skip(std::min(block_rows, n));  // the previous step requested them
+            else
+                ahead.upto(std::min(block_rows, n));
             for (Index b0 = 0; b0 < n; b0 += block_rows) {
                 const Index nb = std::min(block_rows, n - b0);
                 const Index* r = rows + begin + b0;
@@ -281,6 +288,8 @@ private:
     Gradient<Scalar> total_;
     std::vector<char> finite_;  // per thread: its updated classes are finite (char: no vector<bool> bit sharing)
     Index max_batch_ = -1, features_ = -1, classes_ = -1;
+    const Index* announced_rows_ = nullptr;  // the previous call's next_rows (prefetched by it)
+    Index announced_count_ = 0;
 };
 
 }  // namespace logreg::detail
