@@ -7,6 +7,7 @@
 // Counters: items_per_second = samples/s, FLOP/s = useful multiply-adds x 2 per second,
 // bytes_per_second (epochs) = uint8 feature bytes read per second.
 #include <logreg/detail/kernels.hpp>
+#include <logreg/detail/thread_pool.hpp>
 #include <logreg/logreg.hpp>
 
 #include <benchmark/benchmark.h>
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <random>
+#include <vector>
 
 namespace {
 
@@ -232,7 +234,8 @@ void BM_Step_Fast(benchmark::State& state) {
     Index at = 0;
     for (auto _ : state) {
         if (at + b > data.size()) at = 0;
-        benchmark::DoNotOptimize(trainer.step_rows(data, order.data() + at, b, pre, 0.01));
+        const Index next = at + 2 * b <= data.size() ? b : 0;  // as fit() does: announce the next batch
+        benchmark::DoNotOptimize(trainer.step_rows(data, order.data() + at, b, pre, 0.01, order.data() + at + b, next));
         at += b;
     }
     set_rates(state, b, 2 * gemm_flops(b));
@@ -320,6 +323,29 @@ void BM_MemoryRead(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * bytes.size());
 }
 
+/// What a step with 2 threads pays beyond its arithmetic: one fork-join of the pool (argument
+/// 0), or a fork-join in which each thread reads the half of a C x D float matrix that the
+/// other thread wrote in the previous run and then writes its own half (argument 1): the
+/// traffic of combining two partial gradients and updating W by halves.
+void BM_TwoThreadStep(benchmark::State& state) {
+    struct Context {
+        std::vector<float> m = std::vector<float>(static_cast<std::size_t>(kFeatures * kClasses), 1.0f);
+        bool exchange = false;
+        static void task(void* c, int t) {
+            auto* x = static_cast<Context*>(c);
+            if (!x->exchange) return;
+            const std::size_t half = x->m.size() / 2, mine = t == 0 ? 0 : half, other = half - mine;
+            float sum = 0;
+            for (std::size_t i = 0; i < half; ++i) sum += x->m[other + i];
+            for (std::size_t i = 0; i < half; ++i) x->m[mine + i] = sum * 1e-9f + 1.0f;
+        }
+    } context;
+    context.exchange = state.range(0) != 0;
+    logreg::detail::ThreadPool pool(2);
+    for (auto _ : state) pool.run(&Context::task, &context);
+    benchmark::DoNotOptimize(context.m.data());
+}
+
 void batch_sizes(benchmark::internal::Benchmark* b) {
     for (int size : {16, 64, 256, 1024}) b->Arg(size);
 }
@@ -352,5 +378,6 @@ LOGREG_BENCH_KERNELS(double);
 BENCHMARK_TEMPLATE(BM_GemmPeak, float)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_GemmPeak, double)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MemoryRead)->Arg(1 << 20)->Arg(256 << 20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TwoThreadStep)->Arg(0)->Arg(1)->ArgName("exchange")->UseRealTime();
 
 BENCHMARK_MAIN();
