@@ -2,7 +2,8 @@
 // double-precision reference written as straight Eigen expressions, on fresh random inputs:
 // float and double models, uint8 and float features, with and without class weights, label
 // smoothing and sample weights, odd shapes (scalar tails, class tiles), batch sizes from 1 to
-// more than a thread's slice, and 1, 2 and 3 threads.
+// more than a thread's slice, and pools of 1, 2 and 3 threads (a step shares its rows only from
+// 24 per thread: the batches of 100 and 240 rows run on several threads, the smaller ones on one).
 #include "test_support.hpp"
 
 #include <logreg/detail/batch_gradient.hpp>
