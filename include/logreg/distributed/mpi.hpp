@@ -17,6 +17,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -315,7 +316,10 @@ TrainReport fit_sharded(Trainer<Scalar>& trainer, const Dataset<Feature>& shard,
             if (counts.empty()) break;
             const Index count = counts[static_cast<std::size_t>(comm.rank())];
             const double lr = trainer.current_lr();
-            const LossSums sums = trainer.step_rows(shard, order.data() + done, count, pre, lr);  // global sums
+            // The next step's rows, as far as this rank can tell (a prefetch hint only).
+            const Index next = std::min(count, static_cast<Index>(order.size()) - done - count);
+            const LossSums sums =
+                trainer.step_rows(shard, order.data() + done, count, pre, lr, order.data() + done + count, next);
             done += count;
             epoch_sums += sums;
             report.batch_losses.push_back(sums.mean());
