@@ -154,3 +154,48 @@ TEST_CASE("a step uses only the threads that get enough rows, and then gives one
     REQUIRE(one.gradient().weight == two.gradient().weight);
     REQUIRE(one.gradient().bias == two.gradient().bias);
 }
+
+TEMPLATE_TEST_CASE("the threads' fused gradient-and-update equals the gradient followed by SGD::step, bitwise",
+                   "[threads]", float, double) {
+    // compute_and_step splits the update by classes across threads; compute() + step() does it
+    // whole on one thread. Same sums in the same order, elementwise update: identical results.
+    const Index n = 150, d = 37, c = 7;
+    std::mt19937_64 gen(logreg_test::seed());
+    const RowMatrix<std::uint8_t> x = (logreg_test::random_matrix<double>(n, d, gen, 1.0).array() * 127 + 128)
+                                          .cast<std::uint8_t>()
+                                          .matrix();
+    const LabelVector y = logreg_test::random_labels(n, static_cast<int>(c), gen);
+    const auto pre = Preprocessor<TestType>::unit(d);
+    IndexVector rows(n);
+    for (Index i = 0; i < n; ++i) rows[i] = (i * 37) % n;
+    for (int variant = 0; variant < 3; ++variant) {
+        SGDParams prm;
+        prm.lr = 0.3;
+        prm.momentum = variant >= 1 ? 0.9 : 0.0;
+        prm.nesterov = variant == 2;
+        prm.weight_decay = variant == 2 ? 0.01 : 0.0;
+        for (int threads : {1, 2, 3}) {
+            CAPTURE(variant, threads);
+            LinearSoftmax<TestType> fused(d, c, Init::uniform, 11), plain = fused;
+            SGD<TestType> opt_fused(prm), opt_plain(prm);
+            detail::BatchGradient<TestType> a, b;
+            ThreadPool pool(threads);
+            a.reserve(n, d, c, threads);
+            b.reserve(n, d, c, threads);
+            const CrossEntropy<TestType> loss;
+            for (Index step = 0; step < 3; ++step) {
+                const Index count = step == 2 ? 60 : 90;  // the last one shorter (2 threads at most)
+                const Index* r = rows.data() + step * 30;
+                const LossSums sa = a.compute_and_step(fused, opt_fused, prm.lr, loss, x, y, Vector<double>(), r,
+                                                       count, pre, pool);
+                const LossSums sb = b.compute(plain, loss, x, y, Vector<double>(), r, count, pre, pool);
+                opt_plain.step(plain, b.gradient(), prm.lr);
+                REQUIRE(sa.loss_sum == sb.loss_sum);
+                REQUIRE(a.updated_finite());
+                REQUIRE(fused.weight() == plain.weight());
+                REQUIRE(fused.bias() == plain.bias());
+            }
+            REQUIRE(opt_fused.steps() == opt_plain.steps());
+        }
+    }
+}

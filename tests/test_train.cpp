@@ -32,6 +32,7 @@ TEMPLATE_TEST_CASE("the same seed gives bitwise-identical results", "[train][det
     for (int threads : {1, 2, 3}) {
         auto opts = quick_options<TestType>();
         opts.threads = threads;
+        opts.batch_size = 75;  // 25 rows per thread: enough for 3 threads to share a step (24)
         opts.sgd.momentum = 0.9;
         opts.validation_fraction = 0.2;
         Trainer<TestType> a(LinearSoftmax<TestType>(8, 3, Init::uniform, 5), opts);
@@ -54,6 +55,7 @@ TEMPLATE_TEST_CASE("the same seed gives bitwise-identical results", "[train][det
 TEST_CASE("threads split the batch: same result as one thread up to rounding", "[train][threads]") {
     const auto data = logreg_test::blobs<double>(257, 8, 3, 32);
     auto o1 = quick_options<double>();
+    o1.batch_size = 64;  // 32 rows per thread: two threads share each step
     auto o2 = o1;
     o2.threads = 2;
     Trainer<double> a(LinearSoftmax<double>(8, 3), o1), b(LinearSoftmax<double>(8, 3), o2);

@@ -1,6 +1,7 @@
 // logreg/linear_softmax.hpp - the model: a linear layer followed by softmax.
 #pragma once
 
+#include <logreg/detail/finite.hpp>
 #include <logreg/detail/format.hpp>
 #include <logreg/detail/random.hpp>
 #include <logreg/detail/softmax.hpp>
@@ -87,11 +88,10 @@ public:
     VectorType& bias() { return bias_; }
     const VectorType& bias() const { return bias_; }
 
-    /// True when every parameter is finite. The trainer asks after every step, so this is one
-    /// vectorised pass over the contiguous storage: x * 0 is 0 for finite x and NaN otherwise.
-    /// (Eigen's allFinite() walks a row-major matrix column by column, one scalar at a time.)
-    bool all_finite() const { return zero_if_finite(weight_.data(), weight_.size()) == Scalar(0) &&
-                                     zero_if_finite(bias_.data(), bias_.size()) == Scalar(0); }
+    /// True when every parameter is finite (one vectorised pass, see detail::all_finite).
+    bool all_finite() const {
+        return detail::all_finite(weight_.data(), weight_.size()) && detail::all_finite(bias_.data(), bias_.size());
+    }
 
     /// Throws ShapeError unless `cols` matches the model's feature count.
     void check_features(Index cols, const char* what = "data") const {
@@ -146,9 +146,6 @@ public:
     }
 
 private:
-    static Scalar zero_if_finite(const Scalar* data, Index size) {
-        return (Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(data, size) * Scalar(0)).sum();
-    }
 
     Matrix weight_;
     VectorType bias_;

@@ -9,6 +9,7 @@
 //   p = p - lr * g
 #pragma once
 
+#include <logreg/detail/finite.hpp>
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
 #include <logreg/linear_softmax.hpp>
@@ -72,6 +73,8 @@ public:
     /// step() in three parts, so that threads can each update their own classes:
     /// begin_step() once (checks, and creates the momentum buffers on the first step), then
     /// update_rows() for disjoint class ranges that together cover every class, then end_step().
+    /// Skipping begin_step() or end_step(), or leaving classes out, is an error; update_rows()
+    /// checks what it cheaply can (the range, and that begin_step() created the buffers).
     void begin_step(const LinearSoftmax<Scalar>& model, const Gradient<Scalar>& grad, double lr) {
         if (!(std::isfinite(lr) && lr > 0))
             throw InvalidParameter(detail::cat("SGD::step: lr is ", lr, "; it must be finite and > 0"));
@@ -91,14 +94,21 @@ public:
     /// every parameter it wrote is finite.
     bool update_rows(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, Index first, Index count,
                      Scalar grad_scale = Scalar(1)) {
+        if (first < 0 || count < 0 || first + count > model.num_classes() || grad.bias.size() != model.num_classes())
+            throw InvalidParameter(detail::cat("SGD::update_rows: classes [", first, ", ", first + count,
+                                               ") of a model with ", model.num_classes()));
+        if (params_.momentum != 0 && weight_buf_.rows() != model.num_classes())
+            throw InvalidParameter("SGD::update_rows: call begin_step() first (it creates the momentum buffers)");
         auto w = model.weight().middleRows(first, count);
         auto gw = grad.weight.middleRows(first, count);
         auto b = model.bias().segment(first, count);
         auto gb = grad.bias.segment(first, count);
         const double bias_decay = params_.decay_bias ? params_.weight_decay : 0.0;
-        if (params_.momentum == 0 && params_.weight_decay == 0)  // the common case, in one pass
-            return plain_update(w.data(), gw.data(), w.size(), grad_scale, lr) &&
-                   plain_update(b.data(), gb.data(), b.size(), grad_scale, lr);
+        if (params_.momentum == 0 && params_.weight_decay == 0) {  // the common case, in one pass
+            const bool w_finite = plain_update(w.data(), gw.data(), w.size(), grad_scale, lr);
+            const bool b_finite = plain_update(b.data(), gb.data(), b.size(), grad_scale, lr);  // always applied
+            return w_finite && b_finite;
+        }
         if (grad_scale != Scalar(1)) {
             gw *= grad_scale;
             gb *= grad_scale;
@@ -111,7 +121,8 @@ public:
             update(w, gw, gw, params_.weight_decay, lr);
             update(b, gb, gb, bias_decay, lr);
         }
-        return is_finite(w.data(), w.size()) && is_finite(b.data(), b.size());
+        const bool w_finite = detail::all_finite(w.data(), w.size());
+        return detail::all_finite(b.data(), b.size()) && w_finite;
     }
 
     void end_step() {
@@ -173,14 +184,9 @@ private:
             Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> pp(p + i, m);
             const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> gg(g + i, m);
             pp -= rate * (gg * scale);
-            finite = finite && is_finite(p + i, m);
+            finite = finite && detail::all_finite(p + i, m);
         }
         return finite;
-    }
-
-    /// x * 0 is 0 for finite x and NaN otherwise: one vectorised sum checks every value.
-    static bool is_finite(const Scalar* data, Index n) {
-        return (Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(data, n) * Scalar(0)).sum() == Scalar(0);
     }
 
     SGDParams params_;

@@ -41,7 +41,7 @@ struct TrainOptions {
     double validation_fraction = 0.0;  ///< fit(data): hold out this fraction for validation
     int patience = 0;                  ///< early stopping after this many epochs without improvement (0: off)
     double min_delta = 0.0;            ///< an improvement must lower the validation loss by more than this
-    int threads = 1;                   ///< threads used for a step (the only thread setting)
+    int threads = 1;                   ///< the most threads a step uses; the only thread setting
     SGDParams sgd;                     ///< optimizer hyper-parameters
     Schedule schedule;                 ///< learning rate as a function of the epoch (or step)
     bool schedule_per_step = false;    ///< evaluate the schedule at every step instead of every epoch
@@ -359,16 +359,18 @@ public:
     template <typename Feature>
     LossSums step_rows(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre,
                        double lr, const Index* next_rows = nullptr, Index next_count = 0) {
-        if (options_.schedule_per_step) ++steps_in_schedule_;
+        step_finite_ = true;  // the model is unchanged until an update says otherwise
         if (!reducer_) {  // each thread updates its own classes (skipped if all weights are zero)
             const LossSums sums =
                 engine_.compute_and_step(model_, optimizer_, lr, loss_, data.features(), data.labels(),
                                          data.sample_weights(), rows, count, pre, *pool_, next_rows, next_count);
+            if (options_.schedule_per_step) ++steps_in_schedule_;
             step_finite_ = engine_.updated_finite();
             return sums;
         }
         LossSums sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(), rows,
                                         count, pre, *pool_, next_rows, next_count);
+        if (options_.schedule_per_step) ++steps_in_schedule_;
         reduce(sums);  // before the check below: every process must take the same decision
         if (!(sums.weight_sum > 0)) return sums;  // all weights zero: nothing to learn from this batch
         optimizer_.step(model_, engine_.gradient(), lr);
@@ -376,11 +378,17 @@ public:
         return sums;
     }
 
-    /// Sizes the workspaces for batches of up to `max_batch` rows and starts the threads.
+    /// Sizes the workspaces for batches of up to `max_batch` rows and starts the threads: as
+    /// many as such a batch uses (detail::BatchGradient::threads_for), so that no worker spins
+    /// idle through steps too small to share.
     void prepare(Index max_batch) {
-        if (!pool_ || pool_->size() != options_.threads) pool_ = std::make_unique<detail::ThreadPool>(options_.threads);
-        engine_.reserve(max_batch, model_.num_features(), model_.num_classes(), options_.threads);
+        const int threads = detail::BatchGradient<Scalar>::threads_for(max_batch, options_.threads);
+        if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<detail::ThreadPool>(threads);
+        engine_.reserve(max_batch, model_.num_features(), model_.num_classes(), threads);
     }
+
+    /// False if the last step_rows() left a parameter NaN or infinite (checked while updating).
+    bool last_step_finite() const { return step_finite_; }
 
     /// The learning rate the next step uses.
     double current_lr() const {

@@ -7,7 +7,8 @@
 //   2. computes the logits with the register-blocked kernel (kernels.hpp),
 //   3. turns them into the unnormalised softmax cross-entropy gradient (CrossEntropy::accumulate,
 //      the one definition of the loss), and
-//   4. adds dZ^T X and colsum(dZ) into the slice's gradient while the block is still in cache.
+//   4. adds dZ^T X and colsum(dZ) into the slice's partial gradient (with one thread: straight
+//      into the total) while the block is still in cache.
 // So the batch is never materialised as floats and X is read from memory once.
 // Then the threads wait for each other and each one sums the partial gradients of its own
 // share of the classes (in slice order: bitwise reproducible for a fixed thread count),
@@ -121,7 +122,6 @@ private:
         Vector<double> weights;
         Gradient<Scalar> grad;  // this slice's partial sum (unused with one thread)
         LossSums sums;
-        Index rows = 0;
     };
 
     template <typename Feature>
@@ -138,7 +138,7 @@ private:
         const Index* next_rows;
         Index next_count;
         SGD<Scalar>* optimizer = nullptr;  // set by compute_and_step: apply the update too
-        LinearSoftmax<Scalar>* update_model = nullptr;
+        LinearSoftmax<Scalar>* update_model = nullptr;  // `model`, writable (compute_and_step only)
         double lr = 0;
         LossSums total_sums{};              // written by thread 0
         std::atomic<bool> failed{false};    // a slice threw: the others still pass the barrier
@@ -148,20 +148,27 @@ private:
 
         void start(ThreadPool& p) {
             pool = &p;
-            threads = threads_for(count, static_cast<int>(self->slices_.size()));
-            prefetched = rows == self->announced_rows_ && count == self->announced_count_;
+            threads = std::min(threads_for(count, static_cast<int>(self->slices_.size())), p.size());
+            // The previous call announced these rows, and each of this call's threads then
+            // prefetched its own first block (it took part in the previous call too).
+            prefetched = rows == self->announced_rows_ && count == self->announced_count_ &&
+                         threads <= self->announced_by_;
+            self->announced_rows_ = nullptr;  // stays unset if this call throws
             p.run(&Job::run, this, threads);
             self->announced_rows_ = next_rows;
             self->announced_count_ = next_count;
+            self->announced_by_ = threads;
         }
 
         static void run(void* context, int t) { static_cast<Job*>(context)->step(t); }
 
         void step(int t) {
             Slice& s = self->slices_[static_cast<std::size_t>(t)];
+            Index c0, nc;  // this thread's classes, which it combines and updates
+            split(self->total_.bias.size(), threads, t, c0, nc);
             if (threads == 1) {  // straight into the total: nothing to combine
                 slice(t, self->total_);
-                finish(t);
+                finish(t, c0, nc);
                 return;
             }
             // A slice that throws must still reach the barrier, or the others would wait forever;
@@ -177,8 +184,6 @@ private:
             if (error) std::rethrow_exception(error);
             if (failed.load(std::memory_order_relaxed)) return;
             // Sum the partial gradients of this thread's classes, in slice order.
-            Index c0, nc;
-            split(self->total_.bias.size(), threads, t, c0, nc);
             auto w = self->total_.weight.middleRows(c0, nc);
             auto b = self->total_.bias.segment(c0, nc);
             w = self->slices_[0].grad.weight.middleRows(c0, nc);
@@ -187,18 +192,16 @@ private:
                 w += self->slices_[k].grad.weight.middleRows(c0, nc);
                 b += self->slices_[k].grad.bias.segment(c0, nc);
             }
-            finish(t);
+            finish(t, c0, nc);
         }
 
-        /// Divides thread t's classes of the summed gradient by the batch's weight and, for
-        /// compute_and_step, updates them.
-        void finish(int t) {
+        /// Divides thread t's classes [c0, c0 + nc) of the summed gradient by the batch's weight
+        /// and, for compute_and_step, updates them.
+        void finish(int t, Index c0, Index nc) {
             LossSums sums;
             for (int k = 0; k < threads; ++k) sums += self->slices_[static_cast<std::size_t>(k)].sums;  // same order everywhere
             if (t == 0) total_sums = sums;
             if (!(sums.weight_sum > 0)) return;  // nothing to learn from this batch
-            Index c0, nc;
-            split(self->total_.bias.size(), threads, t, c0, nc);
             const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
             if (optimizer) {  // scaling, update and finiteness check in one pass (see SGD)
                 self->finite_[static_cast<std::size_t>(t)] =
@@ -223,13 +226,13 @@ private:
             Index begin, n, next_begin, next_n;
             split(count, threads, t, begin, n);
             // This thread's share of the next batch, split the same way (if it gets one).
-            const int next_threads = threads_for(next_count, static_cast<int>(self->slices_.size()));
+            const int next_threads =
+                std::min(threads_for(next_count, static_cast<int>(self->slices_.size())), pool->size());
             if (t < next_threads) {
                 split(next_count, next_threads, t, next_begin, next_n);
             } else {
                 next_begin = next_n = 0;
             }
-            s.rows = n;
             s.sums = LossSums{};
             if (n == 0) grad.set_zero();  // otherwise the first block writes the gradient (no zeroing pass)
             const bool weighted = weights->size() != 0;
@@ -276,8 +279,8 @@ private:
         }
     };
 
-    /// Columns per piece of the weight-gradient pass: about 12 pieces for MNIST's 784 features,
-    /// a whole number of SIMD packets each.
+    /// Columns per piece of the weight-gradient pass: a whole number of SIMD packets, about 12
+    /// pieces for MNIST's 784 features (10 with 16-float packets).
     static Index gradient_chunk(Index d) {
         constexpr Index packet = kernels::Simd<Scalar>::size;
         const Index target = (d + 11) / 12;
@@ -290,6 +293,7 @@ private:
     Index max_batch_ = -1, features_ = -1, classes_ = -1;
     const Index* announced_rows_ = nullptr;  // the previous call's next_rows (prefetched by it)
     Index announced_count_ = 0;
+    int announced_by_ = 0;                   // ... by this many threads
 };
 
 }  // namespace logreg::detail

@@ -5,8 +5,11 @@
 // cache misses (MNIST: 47 MB = 11,500 pages, far beyond the TLB). With 2 MiB pages the whole
 // set needs 23 TLB entries. On MNIST at batch 64 this alone took an epoch from 48 to 43 ms.
 //
-// This is advice only: where transparent huge pages are off, unsupported (not Linux) or the
-// range is small, nothing happens and nothing fails.
+// This is advice only: where transparent huge pages are off or unsupported (not Linux), nothing
+// happens and nothing fails. Arrays under 32 MiB are left alone: they are cheap to walk anyway,
+// a synchronous collapse would cost more than it saves for short-lived ones (partial_fit's
+// batches), and glibc serves only allocations of 32 MiB and more from their own mappings for
+// sure (smaller ones may share the heap, where the advice would outlive the array).
 #pragma once
 
 #include <cstddef>
@@ -27,7 +30,8 @@ inline void advise_huge_pages(const void* data, std::size_t bytes) {
     const auto begin = reinterpret_cast<std::uintptr_t>(data);
     const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
     const std::uintptr_t last = (begin + bytes) & ~(huge - 1);
-    if (data == nullptr || last <= first) return;  // smaller than one huge page
+    constexpr std::size_t min_bytes = std::size_t{32} << 20;
+    if (data == nullptr || bytes < min_bytes || last <= first) return;
     void* range = reinterpret_cast<void*>(first);
     const std::size_t length = last - first;
     if (madvise(range, length, MADV_HUGEPAGE) != 0) return;  // THP disabled: keep 4 KiB pages

@@ -66,6 +66,7 @@ public:
 
     void upto(Index k) {
         k = std::min(k, n_ + next_n_);
+        if (k <= done_) return;
         if (done_ < n_) {
             const Index e = std::min(k, n_);
             prefetch_rows(data_, ld_, rows_ + done_, e - done_);

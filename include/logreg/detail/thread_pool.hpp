@@ -1,21 +1,24 @@
 // logreg/detail/thread_pool.hpp - a tiny fork-join pool for splitting a batch across threads.
 //
-// The trainer runs `threads` tasks per step, task 0 on the calling thread; inside a step the
-// tasks can wait for each other at barrier(). Tasks are a plain function pointer and a context
+// run() executes up to size() tasks, task 0 on the calling thread; inside a run the tasks
+// can wait for each other at barrier(). Tasks are a plain function pointer and a context
 // pointer, so dispatching a step does not allocate. Each task writes its own partial result;
 // they are combined in task order, which keeps results bitwise reproducible for a fixed
 // thread count.
 //
 // A training step lasts tens of microseconds, and on this kind of machine every cache line
 // that moves between cores costs a few hundred nanoseconds. So the fast path of a step is two
-// atomic counters and nothing else: the caller bumps `generation_` (the workers, spinning on
-// it, start), each worker decrements `pending_` (the caller, spinning on it, returns). Only a
+// atomic words and nothing else: the caller publishes `start_` (a run number and the number of
+// tasks in one word; the workers, spinning on it, start), each participating worker decrements
+// `pending_` (the caller, spinning on it, returns). A worker not needed in a run learns that
+// from the same word and touches nothing else, so it can lag behind without racing the caller. Only a
 // thread that has spun for spin_time without news sleeps on a condition variable, and the
 // other side takes the mutex only when it knows that someone sleeps. (With a mutex and a
 // notify on every step, an empty step with 2 threads took 2.9 us; without, see
 // docs/performance.md.) Between epochs the workers sleep.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -32,7 +35,7 @@ public:
     using Task = void (*)(void* context, int task);
 
     /// A pool whose run() uses `threads` tasks: threads - 1 workers plus the caller.
-    explicit ThreadPool(int threads) : size_(threads < 1 ? 1 : threads) {
+    explicit ThreadPool(int threads) : size_(std::clamp(threads, 1, 0xffff)) {  // the task count takes 16 bits
         errors_.resize(static_cast<std::size_t>(size_));
         for (int t = 1; t < size_; ++t) workers_.emplace_back([this, t] { work(t); });
     }
@@ -42,7 +45,7 @@ public:
 
     ~ThreadPool() {
         stopping_.store(true, std::memory_order_relaxed);
-        start_workers();
+        start_workers(size_);  // every worker sees the stop (published by the same release)
         for (auto& w : workers_) w.join();
     }
 
@@ -53,24 +56,24 @@ public:
     void run(Task fn, void* context, int tasks = 0) {
         tasks = (tasks < 1 || tasks > size_) ? size_ : tasks;
         if (tasks == 1) {
-            tasks_ = 1;  // for barrier() (no worker reads it before the next generation)
+            tasks_ = 1;  // barrier() is then a no-op
             fn(context, 0);
             return;
         }
-        // Plain writes, published by the release in start_workers(). No worker still reads the
-        // previous values: each finished with them before it decremented pending_.
+        // Plain writes, published by the release in start_workers(). Only the participating
+        // workers of a run read them, and each finished with them before it decremented pending_.
         task_ = fn;
         context_ = context;
         tasks_ = tasks;
         pending_.store(tasks - 1, std::memory_order_relaxed);
-        start_workers();
+        start_workers(tasks);
         try {
             fn(context, 0);
         } catch (...) {
             errors_[0] = std::current_exception();
         }
         const auto finished = [this] { return pending_.load(std::memory_order_seq_cst) == 0; };
-        if (!spin_until(finished)) sleep_until(finished, caller_sleeps_, done_);
+        if (!spin_until(finished)) sleep_until(finished, caller_sleepers_, done_);
         for (auto& e : errors_)
             if (e) {
                 std::exception_ptr first = e;
@@ -80,9 +83,11 @@ public:
     }
 
     /// Called by every task of the current run(): returns once all of them have called it.
-    /// Only inside run() with more than one task.
+    /// Every task must reach every barrier: a task
+    /// that may throw has to catch, arrive, and rethrow afterwards (see BatchGradient).
     /// Spins first (a barrier inside a step is passed within microseconds), then sleeps.
     void barrier() {
+        if (tasks_ == 1) return;
         const unsigned long long phase = barrier_phase_.load(std::memory_order_acquire);
         if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) == tasks_ - 1) {
             // Last to arrive: reset for the next barrier before releasing anyone (nobody can
@@ -129,8 +134,11 @@ private:
         cv.notify_all();
     }
 
-    void start_workers() {
-        generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes task_, context_, stopping_
+    /// Starts run number ++runs_ with `tasks` tasks: both in one word, so that a worker reads
+    /// them together (publishes task_, context_, tasks_ and stopping_).
+    void start_workers(int tasks) {
+        ++runs_;
+        start_.store(runs_ << 16 | static_cast<unsigned long long>(tasks), std::memory_order_seq_cst);
         wake_sleepers(worker_sleepers_, wake_);
     }
 
@@ -141,19 +149,22 @@ private:
     }
 
     void work(int t) {
-        unsigned long long seen = 0;
+        unsigned long long seen = 0, now = 0;
         for (;;) {
-            const auto started = [&] { return generation_.load(std::memory_order_seq_cst) != seen; };
+            const auto started = [&] {
+                now = start_.load(std::memory_order_seq_cst);
+                return now != seen;
+            };
             if (!spin_until(started)) sleep_until(started, worker_sleepers_, wake_);
-            seen = generation_.load(std::memory_order_acquire);
+            seen = now;  // one load gives the run and its task count together
+            if (t >= static_cast<int>(seen & 0xffff)) continue;  // not needed in this run: touch nothing
             if (stopping_.load(std::memory_order_relaxed)) return;
-            if (t >= tasks_) continue;  // not needed in this run
             try {
                 task_(context_, t);
             } catch (...) {
                 errors_[static_cast<std::size_t>(t)] = std::current_exception();
             }
-            if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_sleepers(caller_sleeps_, done_);
+            if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_sleepers(caller_sleepers_, done_);
         }
     }
 
@@ -168,14 +179,15 @@ private:
     std::vector<std::exception_ptr> errors_;
     Task task_ = nullptr;
     void* context_ = nullptr;
-    int tasks_ = 1;  // tasks of the current run()
+    int tasks_ = 1;                   // tasks of the current run(), for barrier()
+    unsigned long long runs_ = 0;     // runs started (written by the caller only)
     std::atomic<bool> stopping_{false};
     // Each counter on its own cache line: they are written by different threads.
-    alignas(64) std::atomic<unsigned long long> generation_{0};
+    alignas(64) std::atomic<unsigned long long> start_{0};  // runs_ << 16 | tasks of the run
     alignas(64) std::atomic<int> pending_{0};
     alignas(64) std::atomic<int> barrier_arrived_{0};
     alignas(64) std::atomic<unsigned long long> barrier_phase_{0};
-    alignas(64) std::atomic<int> worker_sleepers_{0}, caller_sleeps_{0}, barrier_sleepers_{0};
+    alignas(64) std::atomic<int> worker_sleepers_{0}, caller_sleepers_{0}, barrier_sleepers_{0};
     std::mutex mutex_;
     std::condition_variable wake_, done_, barrier_cv_;
 };

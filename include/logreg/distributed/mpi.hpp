@@ -324,7 +324,7 @@ TrainReport fit_sharded(Trainer<Scalar>& trainer, const Dataset<Feature>& shard,
             epoch_sums += sums;
             report.batch_losses.push_back(sums.mean());
             // Global loss and identical weights: every rank takes the same decision here.
-            if (!std::isfinite(sums.mean()) || !trainer.model().all_finite()) {
+            if (!std::isfinite(sums.mean()) || !trainer.last_step_finite()) {
                 trainer.model() = epoch_start_model;
                 trainer.optimizer() = epoch_start_optimizer;
                 report.reason = StopReason::diverged;
