@@ -58,15 +58,15 @@ TEST_CASE("a barrier makes every task's writes visible to all", "[threads]") {
         ThreadPool own(threads);
         // a pool of its own size, and 1 or 2 tasks of a larger pool (the others stay out)
         for (ThreadPool* pool : {&own, &three}) {
-        Exchange x{pool, 0, std::vector<int>(static_cast<std::size_t>(threads)),
-                   std::vector<int>(static_cast<std::size_t>(threads))};
-        for (int round = 0; round < 500; ++round) {
-            x.round = round;
-            pool->run(&Exchange::task, &x, threads);
-            int expected = 0;
-            for (int t = 0; t < threads; ++t) expected += round * 100 + 2 * 10 + t;
-            for (int s : x.seen_sum) REQUIRE(s == expected);
-        }
+            Exchange x{pool, 0, std::vector<int>(static_cast<std::size_t>(threads)),
+                       std::vector<int>(static_cast<std::size_t>(threads))};
+            for (int round = 0; round < 500; ++round) {
+                x.round = round;
+                pool->run(&Exchange::task, &x, threads);
+                int expected = 0;
+                for (int t = 0; t < threads; ++t) expected += round * 100 + 2 * 10 + t;
+                for (int s : x.seen_sum) REQUIRE(s == expected);
+            }
         }
     }
 }
@@ -102,8 +102,7 @@ TEST_CASE("an exception in a task reaches the caller and the pool stays usable",
     for (const auto& r : c.runs) REQUIRE(r.load() == 1);
 }
 
-TEST_CASE("a failing slice of a multi-thread step throws instead of hanging the others at the barrier",
-          "[threads]") {
+TEST_CASE("a failing slice of a multi-thread step throws instead of hanging the others at the barrier", "[threads]") {
     // A label outside [0, C) makes the loss throw in whichever slice holds it; the other
     // slices are waiting at the reduction's barrier. 96 rows: enough for 3 threads to join.
     const Index n = 96, d = 5, c = 3;
@@ -161,9 +160,8 @@ TEMPLATE_TEST_CASE("the threads' fused gradient-and-update equals the gradient f
     // whole on one thread. Same sums in the same order, elementwise update: identical results.
     const Index n = 150, d = 37, c = 7;
     std::mt19937_64 gen(logreg_test::seed());
-    const RowMatrix<std::uint8_t> x = (logreg_test::random_matrix<double>(n, d, gen, 1.0).array() * 127 + 128)
-                                          .cast<std::uint8_t>()
-                                          .matrix();
+    const RowMatrix<std::uint8_t> x =
+        (logreg_test::random_matrix<double>(n, d, gen, 1.0).array() * 127 + 128).cast<std::uint8_t>().matrix();
     const LabelVector y = logreg_test::random_labels(n, static_cast<int>(c), gen);
     const auto pre = Preprocessor<TestType>::unit(d);
     IndexVector rows(n);
@@ -186,8 +184,8 @@ TEMPLATE_TEST_CASE("the threads' fused gradient-and-update equals the gradient f
             for (Index step = 0; step < 3; ++step) {
                 const Index count = step == 2 ? 60 : 90;  // the last one shorter (2 threads at most)
                 const Index* r = rows.data() + step * 30;
-                const LossSums sa = a.compute_and_step(fused, opt_fused, prm.lr, loss, x, y, Vector<double>(), r,
-                                                       count, pre, pool);
+                const LossSums sa =
+                    a.compute_and_step(fused, opt_fused, prm.lr, loss, x, y, Vector<double>(), r, count, pre, pool);
                 const LossSums sb = b.compute(plain, loss, x, y, Vector<double>(), r, count, pre, pool);
                 opt_plain.step(plain, b.gradient(), prm.lr);
                 REQUIRE(sa.loss_sum == sb.loss_sum);

@@ -22,28 +22,30 @@ namespace logreg {
 
 /// Hyper-parameters of SGD; the defaults are PyTorch's (apart from lr, which PyTorch requires).
 struct SGDParams {
-    double lr = 0.1;             ///< learning rate, > 0 and finite
-    double momentum = 0.0;       ///< in [0, 1)
-    double dampening = 0.0;      ///< in [0, 1]
-    double weight_decay = 0.0;   ///< L2 penalty coefficient, >= 0
-    bool nesterov = false;       ///< requires momentum > 0 and dampening == 0 (as PyTorch)
-    bool decay_bias = true;      ///< PyTorch decays every parameter, the bias too; false excludes it
+    double lr = 0.1;            ///< learning rate, > 0 and finite
+    double momentum = 0.0;      ///< in [0, 1)
+    double dampening = 0.0;     ///< in [0, 1]
+    double weight_decay = 0.0;  ///< L2 penalty coefficient, >= 0
+    bool nesterov = false;      ///< requires momentum > 0 and dampening == 0 (as PyTorch)
+    bool decay_bias = true;     ///< PyTorch decays every parameter, the bias too; false excludes it
 
     /// Throws InvalidParameter naming the first field outside its range.
     void validate() const {
         if (!(std::isfinite(lr) && lr > 0))
             throw InvalidParameter(detail::cat("SGDParams: 'lr' is ", lr, "; it must be finite and > 0"));
         if (!(momentum >= 0 && momentum < 1))
-            throw InvalidParameter(detail::cat("SGDParams: 'momentum' is ", momentum, "; it must satisfy 0 <= momentum < 1"));
+            throw InvalidParameter(
+                detail::cat("SGDParams: 'momentum' is ", momentum, "; it must satisfy 0 <= momentum < 1"));
         if (!(dampening >= 0 && dampening <= 1))
-            throw InvalidParameter(detail::cat("SGDParams: 'dampening' is ", dampening,
-                                               "; it must satisfy 0 <= dampening <= 1"));
+            throw InvalidParameter(
+                detail::cat("SGDParams: 'dampening' is ", dampening, "; it must satisfy 0 <= dampening <= 1"));
         if (!(std::isfinite(weight_decay) && weight_decay >= 0))
-            throw InvalidParameter(detail::cat("SGDParams: 'weight_decay' is ", weight_decay,
-                                               "; it must be finite and >= 0"));
+            throw InvalidParameter(
+                detail::cat("SGDParams: 'weight_decay' is ", weight_decay, "; it must be finite and >= 0"));
         if (nesterov && (momentum <= 0 || dampening != 0))
-            throw InvalidParameter(detail::cat("SGDParams: 'nesterov' needs momentum > 0 and dampening == 0 (momentum is ",
-                                               momentum, ", dampening is ", dampening, ")"));
+            throw InvalidParameter(
+                detail::cat("SGDParams: 'nesterov' needs momentum > 0 and dampening == 0 (momentum is ", momentum,
+                            ", dampening is ", dampening, ")"));
     }
 };
 

@@ -93,9 +93,9 @@ public:
     template <typename Feature>
     LossSums compute_and_step(LinearSoftmax<Scalar>& model, SGD<Scalar>& optimizer, double lr,
                               const CrossEntropy<Scalar>& loss, const RowMatrix<Feature>& features,
-                              const LabelVector& labels, const Vector<double>& weights, const Index* rows,
-                              Index count, const Preprocessor<Scalar>& pre, ThreadPool& pool,
-                              const Index* next_rows = nullptr, Index next_count = 0) {
+                              const LabelVector& labels, const Vector<double>& weights, const Index* rows, Index count,
+                              const Preprocessor<Scalar>& pre, ThreadPool& pool, const Index* next_rows = nullptr,
+                              Index next_count = 0) {
         optimizer.begin_step(model, total_, lr);  // checks; creates the momentum buffers on the first step
         Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
         job.optimizer = &optimizer;
@@ -137,22 +137,22 @@ private:
         const Preprocessor<Scalar>* pre;
         const Index* next_rows;
         Index next_count;
-        SGD<Scalar>* optimizer = nullptr;  // set by compute_and_step: apply the update too
+        SGD<Scalar>* optimizer = nullptr;               // set by compute_and_step: apply the update too
         LinearSoftmax<Scalar>* update_model = nullptr;  // `model`, writable (compute_and_step only)
         double lr = 0;
-        LossSums total_sums{};              // written by thread 0
-        std::atomic<bool> failed{false};    // a slice threw: the others still pass the barrier
+        LossSums total_sums{};            // written by thread 0
+        std::atomic<bool> failed{false};  // a slice threw: the others still pass the barrier
         ThreadPool* pool = nullptr;
-        int threads = 1;                    // the threads this step uses (threads_for)
-        bool prefetched = false;            // the previous step prefetched this one's first rows
+        int threads = 1;          // the threads this step uses (threads_for)
+        bool prefetched = false;  // the previous step prefetched this one's first rows
 
         void start(ThreadPool& p) {
             pool = &p;
             threads = std::min(threads_for(count, static_cast<int>(self->slices_.size())), p.size());
             // The previous call announced these rows, and each of this call's threads then
             // prefetched its own first block (it took part in the previous call too).
-            prefetched = rows == self->announced_rows_ && count == self->announced_count_ &&
-                         threads <= self->announced_by_;
+            prefetched =
+                rows == self->announced_rows_ && count == self->announced_count_ && threads <= self->announced_by_;
             self->announced_rows_ = nullptr;  // stays unset if this call throws
             p.run(&Job::run, this, threads);
             self->announced_rows_ = next_rows;
@@ -199,7 +199,8 @@ private:
         /// and, for compute_and_step, updates them.
         void finish(int t, Index c0, Index nc) {
             LossSums sums;
-            for (int k = 0; k < threads; ++k) sums += self->slices_[static_cast<std::size_t>(k)].sums;  // same order everywhere
+            for (int k = 0; k < threads; ++k)
+                sums += self->slices_[static_cast<std::size_t>(k)].sums;  // same order everywhere
             if (t == 0) total_sums = sums;
             if (!(sums.weight_sum > 0)) return;  // nothing to learn from this batch
             const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
@@ -211,7 +212,6 @@ private:
                 self->total_.bias.segment(c0, nc) *= inv;
             }
         }
-
 
         /// Slice t's share [begin, begin + n) of `count` items (rows, or classes) split over
         /// `parts` slices: as equal as possible, the larger shares first (10 classes on 3 -> 4 + 3 + 3).
@@ -269,8 +269,8 @@ private:
                 s.sums += loss->accumulate(z, s.labels.data(), weighted ? s.weights.data() : nullptr);
                 for (Index j0 = 0; j0 < d; j0 += chunk) {
                     prefetch_share();
-                    kernels::add_weight_gradient(s.x.data() + j0, d, nb, s.z.data(), c, c,
-                                                 grad.weight.data() + j0, d, std::min(chunk, d - j0), b0 == 0);
+                    kernels::add_weight_gradient(s.x.data() + j0, d, nb, s.z.data(), c, c, grad.weight.data() + j0, d,
+                                                 std::min(chunk, d - j0), b0 == 0);
                 }
                 if (b0 == 0) grad.bias.setZero();
                 for (Index i = 0; i < nb; ++i)
@@ -293,7 +293,7 @@ private:
     Index max_batch_ = -1, features_ = -1, classes_ = -1;
     const Index* announced_rows_ = nullptr;  // the previous call's next_rows (prefetched by it)
     Index announced_count_ = 0;
-    int announced_by_ = 0;                   // ... by this many threads
+    int announced_by_ = 0;  // ... by this many threads
 };
 
 }  // namespace logreg::detail

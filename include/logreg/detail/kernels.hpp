@@ -101,20 +101,26 @@ inline void convert_row(const Feature* src, Index d, const Scalar* offset, const
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<Feature, std::uint8_t> && std::is_same_v<Scalar, float>) {
         for (; j + 16 <= d; j += 16) {
-            const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + j))));
-            _mm512_storeu_ps(dst + j, _mm512_mul_ps(_mm512_sub_ps(x, _mm512_loadu_ps(offset + j)), _mm512_loadu_ps(scale + j)));
+            const __m512 x =
+                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + j))));
+            _mm512_storeu_ps(dst + j,
+                             _mm512_mul_ps(_mm512_sub_ps(x, _mm512_loadu_ps(offset + j)), _mm512_loadu_ps(scale + j)));
         }
     } else if constexpr (std::is_same_v<Feature, std::uint8_t> && std::is_same_v<Scalar, double>) {
         for (; j + 8 <= d; j += 8) {
-            const __m512d x = _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + j))));
-            _mm512_storeu_pd(dst + j, _mm512_mul_pd(_mm512_sub_pd(x, _mm512_loadu_pd(offset + j)), _mm512_loadu_pd(scale + j)));
+            const __m512d x =
+                _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + j))));
+            _mm512_storeu_pd(dst + j,
+                             _mm512_mul_pd(_mm512_sub_pd(x, _mm512_loadu_pd(offset + j)), _mm512_loadu_pd(scale + j)));
         }
     }
 #elif defined(__AVX2__)
     if constexpr (std::is_same_v<Feature, std::uint8_t> && std::is_same_v<Scalar, float>) {
         for (; j + 8 <= d; j += 8) {
-            const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + j))));
-            _mm256_storeu_ps(dst + j, _mm256_mul_ps(_mm256_sub_ps(x, _mm256_loadu_ps(offset + j)), _mm256_loadu_ps(scale + j)));
+            const __m256 x =
+                _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + j))));
+            _mm256_storeu_ps(dst + j,
+                             _mm256_mul_ps(_mm256_sub_ps(x, _mm256_loadu_ps(offset + j)), _mm256_loadu_ps(scale + j)));
         }
     }
 #endif
@@ -124,16 +130,16 @@ inline void convert_row(const Feature* src, Index d, const Scalar* offset, const
 /// out[i][j] = (Scalar(data[rows[i]][j]) - offset[j]) * scale[j]: the gather of shuffled rows
 /// and their conversion (uint8 -> float, say) in one pass.
 template <typename Scalar, typename Feature>
-inline void gather_rows(const Feature* data, Index ld_data, const Index* rows, Index n, Index d,
-                        const Scalar* offset, const Scalar* scale, Scalar* out) {
+inline void gather_rows(const Feature* data, Index ld_data, const Index* rows, Index n, Index d, const Scalar* offset,
+                        const Scalar* scale, Scalar* out) {
     for (Index i = 0; i < n; ++i) convert_row(data + rows[i] * ld_data, d, offset, scale, out + i * d);
 }
 
 /// z[r][c] = x[r] . w[c] + b[c] for RB rows and CB classes; every w packet is loaded once per
 /// tile and shared by RB rows, every x packet shared by CB classes.
 template <int RB, int CB, typename Scalar>
-inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias,
-                        Scalar* z, Index ldz) {
+inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias, Scalar* z,
+                        Index ldz) {
     using namespace Eigen::internal;
     using P = typename Simd<Scalar>::Packet;
     constexpr Index S = Simd<Scalar>::size;
@@ -159,8 +165,8 @@ inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, 
 
 /// Runs logits_tile<RB, n> for a run-time n in [1, CB] (the last, narrower class tile).
 template <int RB, int CB, typename Scalar>
-inline void logits_tile_n(int n, const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d,
-                          const Scalar* bias, Scalar* z, Index ldz) {
+inline void logits_tile_n(int n, const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias,
+                          Scalar* z, Index ldz) {
     if constexpr (CB >= 1) {
         if (n == CB)
             logits_tile<RB, CB>(x, ldx, w, ldw, d, bias, z, ldz);
@@ -191,8 +197,8 @@ inline void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Inde
 /// g[c][j] += sum_r dz[r][c] x[r][j] for CB classes: the CB rows of g stay in registers while
 /// all `rows` rows of the block are added, so g is read and written once per block.
 template <int CB, typename Scalar>
-inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g,
-                          Index ldg, Index d, bool overwrite) {
+inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g, Index ldg,
+                          Index d, bool overwrite) {
     using namespace Eigen::internal;
     using P = typename Simd<Scalar>::Packet;
     constexpr Index S = Simd<Scalar>::size;
@@ -229,8 +235,8 @@ inline void gradient_tile_n(int n, const Scalar* x, Index ldx, Index rows, const
 /// G += dZ^T X (G = dZ^T X if `overwrite`: G's old values are never read): `rows` rows of X
 /// (row-major, ldx) and dZ (row-major, ldz) into the `classes` x d row-major G (leading dimension ldg).
 template <typename Scalar>
-inline void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz,
-                                Index classes, Scalar* g, Index ldg, Index d, bool overwrite = false) {
+inline void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Index classes,
+                                Scalar* g, Index ldg, Index d, bool overwrite = false) {
     constexpr int CB = gradient_classes;
     // Split the classes into near-equal tiles (10 -> one tile of 10; 20 -> 10 + 10 on 16
     // registers) rather than CB + a thin remainder.
