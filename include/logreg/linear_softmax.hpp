@@ -146,7 +146,6 @@ public:
     }
 
 private:
-
     Matrix weight_;
     VectorType bias_;
 };

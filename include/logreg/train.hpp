@@ -360,21 +360,21 @@ public:
     LossSums step_rows(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre,
                        double lr, const Index* next_rows = nullptr, Index next_count = 0) {
         step_finite_ = true;  // the model is unchanged until an update says otherwise
+        LossSums sums;
         if (!reducer_) {  // each thread updates its own classes (skipped if all weights are zero)
-            const LossSums sums =
-                engine_.compute_and_step(model_, optimizer_, lr, loss_, data.features(), data.labels(),
-                                         data.sample_weights(), rows, count, pre, *pool_, next_rows, next_count);
-            if (options_.schedule_per_step) ++steps_in_schedule_;
+            sums = engine_.compute_and_step(model_, optimizer_, lr, loss_, data.features(), data.labels(),
+                                            data.sample_weights(), rows, count, pre, *pool_, next_rows, next_count);
             step_finite_ = engine_.updated_finite();
-            return sums;
+        } else {
+            sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(), rows, count,
+                                   pre, *pool_, next_rows, next_count);
+            reduce(sums);  // before the check below: every process must take the same decision
+            if (sums.weight_sum > 0) {  // all weights zero: nothing to learn from this batch
+                optimizer_.step(model_, engine_.gradient(), lr);
+                step_finite_ = model_.all_finite();
+            }
         }
-        LossSums sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(), rows,
-                                        count, pre, *pool_, next_rows, next_count);
         if (options_.schedule_per_step) ++steps_in_schedule_;
-        reduce(sums);  // before the check below: every process must take the same decision
-        if (!(sums.weight_sum > 0)) return sums;  // all weights zero: nothing to learn from this batch
-        optimizer_.step(model_, engine_.gradient(), lr);
-        step_finite_ = model_.all_finite();
         return sums;
     }
 

@@ -143,21 +143,12 @@ private:
         LossSums total_sums{};            // written by thread 0
         std::atomic<bool> failed{false};  // a slice threw: the others still pass the barrier
         ThreadPool* pool = nullptr;
-        int threads = 1;          // the threads this step uses (threads_for)
-        bool prefetched = false;  // the previous step prefetched this one's first rows
+        int threads = 1;  // the threads this step uses (threads_for)
 
         void start(ThreadPool& p) {
             pool = &p;
             threads = std::min(threads_for(count, static_cast<int>(self->slices_.size())), p.size());
-            // The previous call announced these rows, and each of this call's threads then
-            // prefetched its own first block (it took part in the previous call too).
-            prefetched =
-                rows == self->announced_rows_ && count == self->announced_count_ && threads <= self->announced_by_;
-            self->announced_rows_ = nullptr;  // stays unset if this call throws
             p.run(&Job::run, this, threads);
-            self->announced_rows_ = next_rows;
-            self->announced_count_ = next_count;
-            self->announced_by_ = threads;
         }
 
         static void run(void* context, int t) { static_cast<Job*>(context)->step(t); }
@@ -240,10 +231,8 @@ private:
             // The rows this thread reads, in order: its share of this batch, then its share of the next.
             kernels::RowPrefetcher<Feature> ahead(features->data(), d, rows + begin, n,
                                                   next_rows ? next_rows + next_begin : nullptr, next_n);
-            if (prefetched)
-                ahead.skip(std::min(block_rows, n));  // the previous step requested them
-            else
-                ahead.upto(std::min(block_rows, n));
+            // Normally the previous step requested these already; asking again for cached lines is cheap.
+            ahead.upto(std::min(block_rows, n));
             for (Index b0 = 0; b0 < n; b0 += block_rows) {
                 const Index nb = std::min(block_rows, n - b0);
                 const Index* r = rows + begin + b0;
@@ -291,9 +280,6 @@ private:
     Gradient<Scalar> total_;
     std::vector<char> finite_;  // per thread: its updated classes are finite (char: no vector<bool> bit sharing)
     Index max_batch_ = -1, features_ = -1, classes_ = -1;
-    const Index* announced_rows_ = nullptr;  // the previous call's next_rows (prefetched by it)
-    Index announced_count_ = 0;
-    int announced_by_ = 0;  // ... by this many threads
 };
 
 }  // namespace logreg::detail

@@ -78,9 +78,6 @@ public:
         }
     }
 
-    /// Marks everything before position k as requested without prefetching it.
-    void skip(Index k) { done_ = std::max(done_, std::min(k, n_ + next_n_)); }
-
 private:
     const Feature* data_;
     Index ld_;
