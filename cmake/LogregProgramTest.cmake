@@ -1,12 +1,19 @@
 # logreg_program_test(): a CTest test that runs a program through cmake/expect_run.cmake, which
 # checks its exit (a clean failure or success, never a crash), its output and, optionally, the
-# accuracy in its metrics JSON. Tests that need MNIST are skipped, with the reason, without it.
+# accuracy in its metrics JSON. Every such test sees the MNIST folder the build knows of
+# (cmake/mnist_test_data.cmake); tests that need it are skipped, with the reason, without it.
 
-# logreg_program_test(name EXPECT success|failure [MATCH regex] [MNIST] COMMAND ...)
+# The skip line of every test that needs MNIST and finds none.
+set(LOGREG_MNIST_SKIP_REGEX "skipped: no MNIST data")
+
+# logreg_program_test(name EXPECT success|failure [MATCH regex] [MNIST] [WORKING_DIRECTORY dir] COMMAND ...)
 function(logreg_program_test name)
-  cmake_parse_arguments(ARG "MNIST" "EXPECT;MATCH;JSON;MIN_ACCURACY" "COMMAND" ${ARGN})
+  cmake_parse_arguments(ARG "MNIST" "EXPECT;MATCH;JSON;MIN_ACCURACY;WORKING_DIRECTORY" "COMMAND" ${ARGN})
   string(REPLACE ";" "|" cmd "${ARG_COMMAND}")
-  set(defs -DCOMMAND=${cmd} -DEXPECT=${ARG_EXPECT})
+  set(defs -DCOMMAND=${cmd} -DEXPECT=${ARG_EXPECT} -DMNIST_FALLBACK_DIR=${LOGREG_DATA_DIR})
+  if(ARG_WORKING_DIRECTORY)
+    list(APPEND defs -DWORKING_DIRECTORY=${ARG_WORKING_DIRECTORY})
+  endif()
   if(DEFINED ARG_MATCH)
     list(APPEND defs "-DMATCH=${ARG_MATCH}")
   endif()
@@ -17,5 +24,5 @@ function(logreg_program_test name)
     list(APPEND defs -DJSON=${ARG_JSON} -DMIN_ACCURACY=${ARG_MIN_ACCURACY})
   endif()
   add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} ${defs} -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/expect_run.cmake)
-  set_tests_properties(${name} PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: LOGREG_MNIST_DIR" TIMEOUT 600)
+  set_tests_properties(${name} PROPERTIES SKIP_REGULAR_EXPRESSION "${LOGREG_MNIST_SKIP_REGEX}" TIMEOUT 600)
 endfunction()

@@ -2,19 +2,27 @@
 #   -DCOMMAND="prog;arg;..."    the command (a CMake list; use '|' in place of ';' if easier)
 #   -DEXPECT=success|failure    failure = a clean non-zero exit (a crash by signal never passes)
 #   -DMATCH=<regex>             must match stdout+stderr (optional)
-#   -DNEEDS_MNIST=ON            skip when LOGREG_MNIST_DIR is unset (prints "skipped: ...", which the
-#                               test's SKIP_REGULAR_EXPRESSION turns into a skip with the reason)
+#   -DMNIST_FALLBACK_DIR=<dir>  where the build keeps MNIST, used when LOGREG_MNIST_DIR is unset
+#                               (cmake/mnist_test_data.cmake); the program sees the folder found as
+#                               LOGREG_MNIST_DIR
+#   -DNEEDS_MNIST=ON            skip when no MNIST folder is found (prints "skipped: no MNIST data ...",
+#                               which the test's SKIP_REGULAR_EXPRESSION turns into a skip with the reason)
+#   -DWORKING_DIRECTORY=<dir>   where the program runs (default: ctest's working directory)
 #   -DJSON=<file> -DMIN_ACCURACY=<x>  the metrics JSON's test_accuracy must be >= x
 string(REPLACE "|" ";" COMMAND "${COMMAND}")
-if(NEEDS_MNIST AND "$ENV{LOGREG_MNIST_DIR}" STREQUAL "")
-  message("skipped: LOGREG_MNIST_DIR is not set; set it to a folder with the MNIST files "
-          "(e.g. export LOGREG_MNIST_DIR=$PWD/../shared/data/mnist) to run this test")
+include(${CMAKE_CURRENT_LIST_DIR}/mnist_test_data.cmake)
+logreg_use_mnist_dir()
+if(NEEDS_MNIST AND NOT LOGREG_MNIST_FOUND)
+  logreg_mnist_skip()
   return()
 endif()
 if(JSON)
   file(REMOVE "${JSON}")
 endif()
-execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT WORKING_DIRECTORY)
+  set(WORKING_DIRECTORY ".")
+endif()
+execute_process(COMMAND ${COMMAND} WORKING_DIRECTORY "${WORKING_DIRECTORY}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}${err}")
 if(NOT rc MATCHES "^[0-9]+$")
   message(FATAL_ERROR "the program crashed: ${rc}")

@@ -6,12 +6,8 @@ target_link_libraries(mnist_experiments PRIVATE logreg::io CLI11::CLI11 logreg_w
 if(LOGREG_BUILD_TESTS)
   # The CI's short mode: two settings, one epoch each; skipped (with the reason) without MNIST.
   set(logreg_experiments_table ${CMAKE_CURRENT_BINARY_DIR}/experiments-quick.md)
-  add_test(NAME mnist_experiments_quick
-    COMMAND ${CMAKE_COMMAND}
-      "-DCOMMAND=$<TARGET_FILE:mnist_experiments>|--quick|--output|${logreg_experiments_table}"
-      -DEXPECT=success -DNEEDS_MNIST=ON
-      "-DMATCH=\\| lr \\| batch \\|.*\\| 0\\.001 \\| 64 \\| unit \\|.*table written to"
-      -P ${PROJECT_SOURCE_DIR}/cmake/expect_run.cmake)
-  set_tests_properties(mnist_experiments_quick PROPERTIES
-    SKIP_REGULAR_EXPRESSION "skipped: LOGREG_MNIST_DIR" TIMEOUT 300)
+  logreg_program_test(mnist_experiments_quick MNIST EXPECT success
+    MATCH "\\| lr \\| batch \\|.*\\| 0\\.001 \\| 64 \\| unit \\|.*table written to"
+    COMMAND $<TARGET_FILE:mnist_experiments> --quick --output ${logreg_experiments_table})
+  set_tests_properties(mnist_experiments_quick PROPERTIES TIMEOUT 300)
 endif()

@@ -1,6 +1,9 @@
 // CrossEntropy: finite-difference gradient checks, stability, weighting semantics.
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace cross_entropy_test {
+
 using namespace logreg;
 
 namespace {
@@ -59,9 +62,15 @@ void check_gradient(Problem p, const CrossEntropy<double>& ce, const double* sw 
 }  // namespace
 
 TEST_CASE("gradient matches finite differences", "[loss][gradient]") {
-    SECTION("plain") { check_gradient(make_problem(20), CrossEntropy<double>()); }
-    SECTION("zero weights") { check_gradient(make_problem(21, 12, 6, 4, 0.0), CrossEntropy<double>()); }
-    SECTION("large logits") { check_gradient(make_problem(22, 12, 6, 4, 8.0), CrossEntropy<double>()); }
+    SECTION("plain") {
+        check_gradient(make_problem(20), CrossEntropy<double>());
+    }
+    SECTION("zero weights") {
+        check_gradient(make_problem(21, 12, 6, 4, 0.0), CrossEntropy<double>());
+    }
+    SECTION("large logits") {
+        check_gradient(make_problem(22, 12, 6, 4, 8.0), CrossEntropy<double>());
+    }
     SECTION("class weights") {
         CrossEntropyOptions o;
         o.class_weights = Vector<double>(4);
@@ -153,3 +162,5 @@ TEST_CASE("gradient of the mean is (softmax - onehot) / B", "[loss]") {
     CrossEntropy<double>().loss_and_gradient(z, p.y);
     REQUIRE(logreg_test::rel_error(z, expected) < 1e-15);
 }
+
+}  // namespace cross_entropy_test

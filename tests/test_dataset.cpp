@@ -1,6 +1,9 @@
 // Dataset: views, shuffling, splits, preprocessing.
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace dataset_test {
+
 using namespace logreg;
 
 TEST_CASE("a batch is a view into the feature matrix, not a copy", "[dataset]") {
@@ -47,7 +50,7 @@ TEST_CASE("subset copies rows, labels and weights in order", "[dataset]") {
     REQUIRE(s.sample_weights()[0] == 6.0);
 }
 
-TEST_CASE("unit preprocessing maps uint8 pixels to [0,1] one batch at a time", "[dataset][preprocess]") {
+TEST_CASE("unit preprocessing maps uint8 pixels to 0..1 one batch at a time", "[dataset][preprocess]") {
     RowMatrix<std::uint8_t> px(3, 2);
     px << 0, 255, 51, 102, 255, 0;
     LabelVector y(3);
@@ -73,12 +76,14 @@ TEST_CASE("standardization uses training rows only and is reusable on other data
     train << 0, 1;  // rows 2 and 3 are "test" rows and must not influence the statistics
     const auto pre = Preprocessor<double>::standard(d, train);
     REQUIRE(pre.offset()[0] == Approx(2.0));
-    REQUIRE(pre.scale()[0] == Approx(1.0));   // std of {1, 3} is 1
+    REQUIRE(pre.scale()[0] == Approx(1.0));  // std of {1, 3} is 1
     REQUIRE(pre.offset()[1] == Approx(10.0));
-    REQUIRE(pre.scale()[1] == Approx(1.0));   // constant feature: scale 1, maps to 0
+    REQUIRE(pre.scale()[1] == Approx(1.0));  // constant feature: scale 1, maps to 0
     const RowMatrix<double> t = pre.transform(x);
     REQUIRE(t(0, 0) == Approx(-1.0));
     REQUIRE(t(1, 0) == Approx(1.0));
     REQUIRE(t(3, 0) == Approx(998.0));
     REQUIRE(t(1, 1) == Approx(0.0));
 }
+
+}  // namespace dataset_test

@@ -1,6 +1,9 @@
 // Every error named in the design: the right exception type, a message naming the value.
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace errors_test {
+
 using namespace logreg;
 using logreg_test::contains;
 
@@ -18,10 +21,11 @@ TEST_CASE("shape mismatch between model and data", "[errors]") {
     LinearSoftmax<double> m(5, 2);
     REQUIRE_THROWS_AS(m.logits(data.features()), ShapeError);
     Trainer<double> classes(LinearSoftmax<double>(4, 3), TrainOptions{});
-    REQUIRE_THROWS_WITH(classes.fit(data, Preprocessor<double>::identity(4)), contains("2 classes but the model has 3"));
+    REQUIRE_THROWS_WITH(classes.fit(data, Preprocessor<double>::identity(4)),
+                        contains("2 classes but the model has 3"));
 }
 
-TEST_CASE("labels outside [0, classes)", "[errors]") {
+TEST_CASE("labels outside 0 to classes - 1", "[errors]") {
     RowMatrix<float> x = RowMatrix<float>::Zero(3, 2);
     LabelVector y(3);
     y << 0, 5, 1;
@@ -77,3 +81,5 @@ TEST_CASE("non-finite features and parameters", "[errors]") {
     REQUIRE_THROWS_AS(LinearSoftmax<double>(0, 2), InvalidParameter);
     REQUIRE_THROWS_AS(LinearSoftmax<double>(3, 1), InvalidParameter);
 }
+
+}  // namespace errors_test

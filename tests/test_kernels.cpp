@@ -11,6 +11,9 @@
 
 #include <iostream>
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace kernels_test {
+
 using namespace logreg;
 
 namespace {
@@ -94,8 +97,9 @@ double check_all(std::uint64_t salt) {
         const Preprocessor<Scalar> pre =
             std::is_same_v<Feature, std::uint8_t>
                 ? Preprocessor<Scalar>::unit(d)
-                : Preprocessor<Scalar>(Normalization::standard, logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5),
-                                       (logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5).array() + Scalar(1)).matrix());
+                : Preprocessor<Scalar>(
+                      Normalization::standard, logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5),
+                      (logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5).array() + Scalar(1)).matrix());
         for (int variant = 0; variant < 4; ++variant) {
             CrossEntropyOptions ce;
             Vector<double> sample_weights;
@@ -167,3 +171,5 @@ TEMPLATE_TEST_CASE("logits and weight-gradient kernels match Eigen products", "[
                 CHECK(logreg_test::rel_error(g, gref) < 100 * tolerance<TestType>());
             }
 }
+
+}  // namespace kernels_test

@@ -1,6 +1,9 @@
 // LinearSoftmax: shapes, initialisation, softmax properties.
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace linear_softmax_test {
+
 using namespace logreg;
 
 TEMPLATE_TEST_CASE("softmax rows sum to 1 and ignore a constant shift", "[model]", float, double) {
@@ -55,3 +58,5 @@ TEST_CASE("logits are X W^T + b", "[model]") {
             REQUIRE(z(i, c) == Approx(ref).epsilon(1e-14));
         }
 }
+
+}  // namespace linear_softmax_test

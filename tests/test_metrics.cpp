@@ -1,6 +1,9 @@
 // Metrics: accuracy, confusion matrix, precision / recall / F1 against hand counts.
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace metrics_test {
+
 using namespace logreg;
 
 TEST_CASE("confusion matrix and per-class scores", "[metrics]") {
@@ -43,3 +46,5 @@ TEST_CASE("evaluate reports mean loss and accuracy matching direct computation",
     REQUIRE(ev.accuracy == Approx(accuracy(m.predict(data.features()), data.labels())));
     REQUIRE(ev.loss == Approx(CrossEntropy<double>().loss(m.logits(data.features()), data.labels())).epsilon(1e-12));
 }
+
+}  // namespace metrics_test

@@ -1,6 +1,9 @@
 // Schedules: closed forms of PyTorch's StepLR, ExponentialLR and CosineAnnealingLR.
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace schedule_test {
+
 using namespace logreg;
 
 TEST_CASE("constant schedule", "[schedule]") {
@@ -38,3 +41,5 @@ TEST_CASE("schedule validation names the field", "[schedule][errors]") {
     REQUIRE_THROWS_AS(parse_schedule_kind("linear"), InvalidParameter);
     REQUIRE(parse_schedule_kind("exp") == Schedule::Kind::exponential);
 }
+
+}  // namespace schedule_test

@@ -1,6 +1,9 @@
 // SGD: single steps against values computed by hand (PyTorch's rule, see sgd.hpp).
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace sgd_test {
+
 using namespace logreg;
 
 namespace {
@@ -142,3 +145,5 @@ TEST_CASE("an update split into class ranges (as threads do it) equals the whole
         REQUIRE(a.has_buffers() == b.has_buffers());
     }
 }
+
+}  // namespace sgd_test

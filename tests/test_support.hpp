@@ -14,11 +14,37 @@ using Catch::Approx;
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <random>
 #include <string>
 
 namespace logreg_test {
+
+/// The MNIST folder of a test that needs the real data: $LOGREG_MNIST_DIR, else
+/// $LOGREG_MNIST_FALLBACK_DIR (set by CTest to the build's LOGREG_DATA_DIR, where the README's main
+/// job puts MNIST) when it holds the four files. Empty after printing the line that the tests'
+/// SKIP_REGULAR_EXPRESSION ("skipped: no MNIST data") turns into a skip with the reason.
+inline std::string mnist_dir_or_skip() {
+    const char* env = std::getenv("LOGREG_MNIST_DIR");
+    if (env && *env) return env;
+    const char* fallback = std::getenv("LOGREG_MNIST_FALLBACK_DIR");
+    if (fallback && *fallback) {
+        bool complete = true;
+        for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                 "t10k-labels-idx1-ubyte"}) {
+            const std::filesystem::path p = std::filesystem::path(fallback) / name;
+            std::error_code ec;
+            if (!std::filesystem::exists(p, ec) && !std::filesystem::exists(p.string() + ".gz", ec)) complete = false;
+        }
+        if (complete) return fallback;
+    }
+    std::cout << "skipped: no MNIST data: LOGREG_MNIST_DIR is not set and "
+              << (fallback ? fallback : "the build's data folder")
+              << " does not hold the four MNIST files. Run `cmake --build <build> --target mnist_data` (downloads and "
+                 "verifies them there) or set LOGREG_MNIST_DIR to a folder with them, then run the tests again.\n";
+    return {};
+}
 
 /// Substring matcher under its Catch2 v2 and v3 names.
 inline auto contains(const std::string& s) {
@@ -42,7 +68,9 @@ inline std::uint64_t seed() {
 }
 
 /// A generator seeded from seed() and a per-test salt, so tests do not share a stream.
-inline std::mt19937_64 rng(std::uint64_t salt) { return std::mt19937_64(seed() * 0x9E3779B97F4A7C15ull + salt); }
+inline std::mt19937_64 rng(std::uint64_t salt) {
+    return std::mt19937_64(seed() * 0x9E3779B97F4A7C15ull + salt);
+}
 
 /// Random matrix with entries uniform in [-scale, scale].
 template <typename Scalar>

@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace thread_pool_test {
+
 using namespace logreg;
 using detail::ThreadPool;
 
@@ -197,3 +200,5 @@ TEMPLATE_TEST_CASE("the threads' fused gradient-and-update equals the gradient f
         }
     }
 }
+
+}  // namespace thread_pool_test

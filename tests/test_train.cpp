@@ -2,6 +2,9 @@
 // weights, callbacks, divergence, continuation and threads.
 #include "test_support.hpp"
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace train_test {
+
 using namespace logreg;
 
 namespace {
@@ -285,3 +288,5 @@ TEST_CASE("schedules drive the learning rate per epoch or per step", "[train][sc
     REQUIRE(lrs[1] == Approx(0.05));
     REQUIRE(lrs[2] == Approx(0.025));
 }
+
+}  // namespace train_test

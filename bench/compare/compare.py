@@ -55,13 +55,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mnist-train", required=True, help="path to the mnist_train program")
     ap.add_argument("--python", default=sys.executable, help="interpreter with torch (Debian: /usr/bin/python3)")
-    ap.add_argument("--data", default=os.environ.get("LOGREG_MNIST_DIR", ""))
+    ap.add_argument("--data", default=os.environ.get("LOGREG_MNIST_DIR") or os.environ.get("LOGREG_MNIST_FALLBACK_DIR", ""),
+                    help="MNIST folder (default: $LOGREG_MNIST_DIR, then $LOGREG_MNIST_FALLBACK_DIR)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    if not args.data or not os.path.isdir(args.data):
+    if not args.data or not any(os.path.exists(os.path.join(args.data, "train-images-idx3-ubyte" + ext))
+                                for ext in ("", ".gz")):
         print("compare: skipped: no MNIST folder (set LOGREG_MNIST_DIR or pass --data)")
         return 77
 

@@ -12,8 +12,8 @@ namespace guide {
 inline std::optional<std::string> mnist_dir_or_skip() {
     const char* dir = std::getenv("LOGREG_MNIST_DIR");
     if (dir && *dir) return std::string(dir);
-    std::cout << "skipped: LOGREG_MNIST_DIR is not set; set it to a folder with the MNIST files "
-                 "(cmake -DDIR=data/mnist -P cmake/mnist_download.cmake gets them) to run this snippet\n";
+    std::cout << "skipped: no MNIST data: LOGREG_MNIST_DIR is not set; set it to a folder with the MNIST files "
+                 "(`cmake --build build --target mnist_data` downloads them into data/mnist) to run this snippet\n";
     return std::nullopt;
 }
 

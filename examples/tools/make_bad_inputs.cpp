@@ -20,8 +20,8 @@ void write(const fs::path& p, const std::vector<unsigned char>& bytes) {
     if (!out) throw std::runtime_error("cannot write " + p.string());
 }
 std::vector<unsigned char> be32(std::uint32_t v) {
-    return {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16), static_cast<unsigned char>(v >> 8),
-            static_cast<unsigned char>(v)};
+    return {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+            static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
 }
 std::vector<unsigned char> cat(std::initializer_list<std::vector<unsigned char>> parts) {
     std::vector<unsigned char> out;
@@ -32,7 +32,7 @@ std::vector<unsigned char> cat(std::initializer_list<std::vector<unsigned char>>
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::cerr << "usage: make_bad_inputs OUT [MNIST_DIR]\n";
+        std::cerr << "usage: make_bad_inputs OUT [MNIST_DIR]  (default MNIST_DIR: $LOGREG_MNIST_DIR)\n";
         return 2;
     }
     const fs::path out = argv[1];
@@ -43,14 +43,17 @@ int main(int argc, char** argv) {
     write(out / "truncated" / "train-labels-idx1-ubyte", labels);
     write(out / "corrupt" / "train-labels-idx1-ubyte", labels);
 
-    const fs::path real = argc > 2 ? fs::path(argv[2]) / "train-images-idx3-ubyte.gz" : fs::path();
+    const char* env_dir = std::getenv("LOGREG_MNIST_DIR");
+    const char* mnist_dir = argc > 2 ? argv[2] : (env_dir && *env_dir ? env_dir : nullptr);
+    const fs::path real = mnist_dir ? fs::path(mnist_dir) / "train-images-idx3-ubyte.gz" : fs::path();
     if (!real.empty() && fs::exists(real)) {
         std::ifstream in(real, std::ios::binary);
         std::vector<unsigned char> gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         gz.resize(gz.size() / 2);
         write(out / "truncated" / "train-images-idx3-ubyte.gz", gz);
     } else {
-        write(out / "truncated" / "train-images-idx3-ubyte", cat({be32(0x803), be32(n), be32(28), be32(28), {1, 2, 3}}));
+        write(out / "truncated" / "train-images-idx3-ubyte",
+              cat({be32(0x803), be32(n), be32(28), be32(28), {1, 2, 3}}));
     }
     write(out / "corrupt" / "train-images-idx3-ubyte", cat({be32(0x999), be32(1), be32(28), be32(28)}));
     // safetensors: header length 2^40, file of 12 bytes.

@@ -13,7 +13,7 @@ foreach(dir /usr/local/include/logreg /usr/include/logreg /usr/local/share/cmake
 endforeach()
 
 file(REMOVE_RECURSE "${WORK}")
-set(args -DLOGREG_CONSUME=${MODE} -DLOGREG_SOURCE_DIR=${SOURCE} -DCMAKE_BUILD_TYPE=Release
+set(args -DLOGREG_CONSUME=${MODE} -DLOGREG_SOURCE_DIR=${SOURCE} -DCMAKE_BUILD_TYPE=
          -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
 if(CXX)
   list(APPEND args -DCMAKE_CXX_COMPILER=${CXX})

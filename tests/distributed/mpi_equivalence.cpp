@@ -16,7 +16,7 @@ int main() {
     try {
         const char* dir = std::getenv("LOGREG_MNIST_DIR");
         if (!dir || !*dir) {
-            if (comm.is_root()) std::printf("skipped: LOGREG_MNIST_DIR is not set\n");
+            if (comm.is_root()) std::printf("skipped: no MNIST data: LOGREG_MNIST_DIR is not set\n");
             return 0;
         }
         const io::MnistFiles files = io::find_mnist_files(dir, io::MnistSplit::train);
@@ -70,11 +70,12 @@ int main() {
         const double dw = (trainer.model().weight() - ref.model().weight()).cwiseAbs().maxCoeff();
         const double db = (trainer.model().bias() - ref.model().bias()).cwiseAbs().maxCoeff();
         const Evaluation ev = evaluate(trainer.model(), io::load_mnist(dir, io::MnistSplit::test), pre);
-        std::printf("%d ranks, %lld steps, train loss %.4f, test accuracy %.4f\n", ranks,
-                    static_cast<long long>(steps), report.history.at(0).train_loss, ev.accuracy);
+        std::printf("%d ranks, %lld steps, train loss %.4f, test accuracy %.4f\n", ranks, static_cast<long long>(steps),
+                    report.history.at(0).train_loss, ev.accuracy);
         std::printf("max |W_mpi - W_ref| = %.3g, max |b_mpi - b_ref| = %.3g, max spread between ranks = %.3g\n", dw, db,
                     spread);
-        const bool ok = dw < 1e-5 && db < 1e-5 && spread == 0.0 && static_cast<Index>(report.batch_losses.size()) == steps;
+        const bool ok =
+            dw < 1e-5 && db < 1e-5 && spread == 0.0 && static_cast<Index>(report.batch_losses.size()) == steps;
         std::printf("%s\n", ok ? "PASSED" : "FAILED");
         return ok ? 0 : 1;
     } catch (const std::exception& e) {

@@ -1,7 +1,10 @@
 # mpirun -np 2 mnist_train --distributed: trains, reaches the accuracy, and only rank 0 writes files.
 #   -DMPIEXEC="mpirun;--oversubscribe" -DNP_FLAG=-n -DPROGRAM=mnist_train -DWORK=dir
-if("$ENV{LOGREG_MNIST_DIR}" STREQUAL "")
-  message("skipped: LOGREG_MNIST_DIR is not set")
+#   -DMNIST_FALLBACK_DIR=dir (where the build keeps MNIST; cmake/mnist_test_data.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/mnist_test_data.cmake)
+logreg_use_mnist_dir()
+if(NOT LOGREG_MNIST_FOUND)
+  logreg_mnist_skip()
   return()
 endif()
 file(REMOVE_RECURSE "${WORK}")

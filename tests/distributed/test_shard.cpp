@@ -14,6 +14,9 @@
 #include <numeric>
 #include <vector>
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace shard_test {
+
 using namespace logreg;
 using namespace logreg::distributed;
 
@@ -141,10 +144,10 @@ IdxFiles write_idx_files(Index n) {
         }
         lab.push_back(static_cast<std::uint8_t>(i % 10));
     }
-    std::ofstream(f.raw, std::ios::binary).write(reinterpret_cast<const char*>(img.data()),
-                                                 static_cast<std::streamsize>(img.size()));
-    std::ofstream(f.labels, std::ios::binary).write(reinterpret_cast<const char*>(lab.data()),
-                                                    static_cast<std::streamsize>(lab.size()));
+    std::ofstream(f.raw, std::ios::binary)
+        .write(reinterpret_cast<const char*>(img.data()), static_cast<std::streamsize>(img.size()));
+    std::ofstream(f.labels, std::ios::binary)
+        .write(reinterpret_cast<const char*>(lab.data()), static_cast<std::streamsize>(lab.size()));
     gzFile gz = gzopen(f.gz.string().c_str(), "wb");
     gzwrite(gz, img.data(), static_cast<unsigned>(img.size()));
     gzclose(gz);
@@ -171,11 +174,8 @@ TEST_CASE("a row range of an IDX file equals the same rows of the whole file", "
 }
 
 TEST_CASE("the shards of the real MNIST files concatenate to the whole training set", "[distributed][mnist]") {
-    const char* dir = std::getenv("LOGREG_MNIST_DIR");
-    if (!dir || !*dir) {
-        WARN("skipped: LOGREG_MNIST_DIR is not set");
-        return;
-    }
+    const std::string dir = logreg_test::mnist_dir_or_skip();
+    if (dir.empty()) return;
     const io::MnistFiles files = io::find_mnist_files(dir, io::MnistSplit::train);
     const Dataset<std::uint8_t> all = io::load_mnist(dir, io::MnistSplit::train);
     for (int r = 0; r < 3; ++r) {
@@ -184,3 +184,5 @@ TEST_CASE("the shards of the real MNIST files concatenate to the whole training 
         REQUIRE(io::read_idx_label_rows(files.labels, s.begin, s.count) == all.labels().segment(s.begin, s.count));
     }
 }
+
+}  // namespace shard_test

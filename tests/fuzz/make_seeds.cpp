@@ -1,10 +1,12 @@
-// make_fuzz_seeds OUT: writes the seed corpora, a few small valid and invalid files per target,
+// fuzz_corpus seeds OUT: writes the seed corpora, a few small valid and invalid files per target,
 // into OUT/idx, OUT/idx_gzip and OUT/safetensors (a few KB in all).
 #include "fuzz_entries.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+namespace fuzz_seeds {
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -41,7 +43,7 @@ Bytes counting(std::size_t n) {
 
 int main(int argc, char** argv) {
     if (argc != 2) {
-        std::cerr << "usage: make_fuzz_seeds OUT\n";
+        std::cerr << "usage: fuzz_corpus seeds OUT\n";
         return 2;
     }
     const fs::path out = argv[1];
@@ -136,3 +138,5 @@ int main(int argc, char** argv) {
     std::cout << "fuzz seeds written to " << out << "\n";
     return 0;
 }
+
+}  // namespace fuzz_seeds

@@ -1,4 +1,4 @@
-// fuzz_replay TARGET PATH...: runs the fuzz target's entry on every file (and every file in each
+// fuzz_corpus replay TARGET PATH...: runs the fuzz target's entry on every file (and every file in each
 // folder) given, with the normal compiler, so the seed corpora and every crashing input ever
 // found (tests/fuzz/regressions/TARGET/) are replayed by the ordinary test suite.
 #include "fuzz_entries.hpp"
@@ -9,11 +9,13 @@
 #include <iostream>
 #include <iterator>
 
+namespace fuzz_replay {
+
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::cerr << "usage: fuzz_replay idx|idx_gzip|safetensors FILE_OR_DIR...\n";
+        std::cerr << "usage: fuzz_corpus replay idx|idx_gzip|safetensors FILE_OR_DIR...\n";
         return 2;
     }
     const logreg_fuzz::Entry entry = logreg_fuzz::entry_for(argv[1]);
@@ -43,3 +45,5 @@ int main(int argc, char** argv) {
     std::cout << "fuzz_replay " << argv[1] << ": " << files.size() << " inputs, no failure\n";
     return 0;
 }
+
+}  // namespace fuzz_replay

@@ -4,7 +4,7 @@
 #
 #   tests/fuzz/run_fuzzers.sh SECONDS [BUILD_DIR]     (default BUILD_DIR: build/fuzz)
 #
-# Crashing inputs are copied to tests/fuzz/regressions/<target>/, where fuzz_replay (an ordinary
+# Crashing inputs are copied to tests/fuzz/regressions/<target>/, where `fuzz_corpus replay` (an ordinary
 # CTest test) replays them; fix the bug, keep the file. The corpus grows in BUILD_DIR/corpus/.
 set -euo pipefail
 seconds=${1:?usage: run_fuzzers.sh SECONDS [BUILD_DIR]}
@@ -15,10 +15,10 @@ targets=(idx idx_gzip safetensors)
 
 cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLOGREG_BUILD_FUZZERS=ON -DLOGREG_BUILD_EXAMPLES=OFF -DLOGREG_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" --target make_fuzz_seeds "${targets[@]/#/fuzz_}"
+cmake --build "$build" -j "$(nproc)" --target fuzz_corpus "${targets[@]/#/fuzz_}"
 
 seeds=$build/seeds
-"$build/tests/fuzz/make_fuzz_seeds" "$seeds" >/dev/null
+"$build/tests/fuzz/fuzz_corpus" seeds "$seeds" >/dev/null
 status=0
 summary=""
 for t in "${targets[@]}"; do

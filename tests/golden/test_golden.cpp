@@ -20,6 +20,9 @@
 #include <utility>
 #include <vector>
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace golden_test {
+
 namespace {
 
 using json = nlohmann::json;
@@ -270,3 +273,5 @@ TEMPLATE_TEST_CASE("golden: CrossEntropy matches nn.CrossEntropyLoss", "[golden]
     }
     REQUIRE(cases > 0);
 }
+
+}  // namespace golden_test

@@ -1,26 +1,38 @@
 # download_test.cmake - drives cmake/mnist_download.cmake against file:// mirrors built here.
 #
 #   cmake -DMODE=<good|corrupt|fallback|env|usage> -DDOWNLOADER=<mnist_download.cmake>
-#         -DMIRROR_DIR=<folder with the real MNIST .gz files, may be empty> -DWORK_DIR=<scratch> -P download_test.cmake
+#         -DMIRROR_DIR=<folder with the real MNIST .gz files, may be empty> [-DFALLBACK_DIR=<another>]
+#         -DWORK_DIR=<scratch> -P download_test.cmake
 #
-# Prints "SKIPPED: ..." (the test's SKIP_REGULAR_EXPRESSION) when a mode needs the real files and
-# MIRROR_DIR does not hold them.
+# The real files come from the first folder that holds all four .gz files: MIRROR_DIR, then
+# $LOGREG_MNIST_DIR as the test runs, then FALLBACK_DIR (the build's LOGREG_DATA_DIR, where the
+# main job downloads MNIST). Prints "SKIPPED: ..." (the test's SKIP_REGULAR_EXPRESSION) when a mode
+# needs the real files and none of them holds them.
 
 cmake_minimum_required(VERSION 3.20)
 
 set(names train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
-string(REGEX REPLACE "(.)/+$" "\\1" MIRROR_DIR "${MIRROR_DIR}")  # no trailing slash
 set(have_real FALSE)
-if(NOT MIRROR_DIR STREQUAL "")
-  set(have_real TRUE)
+set(tried "")
+foreach(candidate "${MIRROR_DIR}" "$ENV{LOGREG_MNIST_DIR}" "${FALLBACK_DIR}")
+  string(REGEX REPLACE "(.)/+$" "\\1" candidate "${candidate}")  # no trailing slash
+  if(have_real OR candidate STREQUAL "")
+    continue()
+  endif()
+  list(APPEND tried "${candidate}")
+  set(complete TRUE)
   foreach(n IN LISTS names)
-    if(NOT EXISTS "${MIRROR_DIR}/${n}.gz")
-      set(have_real FALSE)
+    if(NOT EXISTS "${candidate}/${n}.gz")
+      set(complete FALSE)
     endif()
   endforeach()
-endif()
-set(skip_reason "SKIPPED: the MNIST .gz files are not available (LOGREG_MNIST_MIRROR_DIR='${MIRROR_DIR}'); set LOGREG_MNIST_DIR to the folder with the four MNIST .gz files before configuring (or -DLOGREG_MNIST_MIRROR_DIR=<folder>) to enable this test")
+  if(complete)
+    set(have_real TRUE)
+    set(MIRROR_DIR "${candidate}")
+  endif()
+endforeach()
+set(skip_reason "SKIPPED: no folder with the four MNIST .gz files (tried: ${tried}); run `cmake --build <build> --target mnist_data` or set LOGREG_MNIST_DIR to such a folder to enable this test")
 
 find_program(GZIP gzip REQUIRED)
 

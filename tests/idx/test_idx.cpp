@@ -12,6 +12,9 @@
 #include <cstdlib>
 #include <string>
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace idx_reader_test {
+
 using namespace idx_test;
 using logreg::FormatError;
 using logreg::IoError;
@@ -20,11 +23,19 @@ using logreg::io::MnistSplit;
 namespace {
 
 #ifdef LOGREG_CATCH_V3
-auto has(const std::string& s) { return Catch::Matchers::ContainsSubstring(s); }
-auto starts(const std::string& s) { return Catch::Matchers::StartsWith(s); }
+auto has(const std::string& s) {
+    return Catch::Matchers::ContainsSubstring(s);
+}
+auto starts(const std::string& s) {
+    return Catch::Matchers::StartsWith(s);
+}
 #else
-auto has(const std::string& s) { return Catch::Matchers::Contains(s); }
-auto starts(const std::string& s) { return Catch::Matchers::StartsWith(s); }
+auto has(const std::string& s) {
+    return Catch::Matchers::Contains(s);
+}
+auto starts(const std::string& s) {
+    return Catch::Matchers::StartsWith(s);
+}
 #endif
 
 /// gzip-compresses `bytes` into `path` with zlib's gz* API (appending makes a multi-member file).
@@ -57,10 +68,10 @@ void set_env(const char* name, const char* value) {
 }  // namespace
 
 // A FormatError whose message starts with the file path and names the problem.
-#define REQUIRE_FORMAT_ERROR(expr, path, problem)                  \
-    do {                                                           \
-        REQUIRE_THROWS_AS(expr, logreg::FormatError);              \
-        REQUIRE_THROWS_WITH(expr, starts(path) && has(problem));   \
+#define REQUIRE_FORMAT_ERROR(expr, path, problem)                \
+    do {                                                         \
+        REQUIRE_THROWS_AS(expr, logreg::FormatError);            \
+        REQUIRE_THROWS_WITH(expr, starts(path) && has(problem)); \
     } while (false)
 
 TEST_CASE("read_idx_images and read_idx_labels read raw files", "[idx]") {
@@ -416,9 +427,9 @@ TEST_CASE("missing MNIST files: the message names the folder and files and how t
     REQUIRE_THROWS_WITH(logreg::io::find_mnist_files(d, MnistSplit::train),
                         has(d) && has("missing train-images-idx3-ubyte[.gz]") && !has("missing train-labels") &&
                             has("cmake -DDIR=" + d + " -P cmake/mnist_download.cmake") && has("mnist_data"));
-    REQUIRE_THROWS_WITH(logreg::io::load_mnist(d, MnistSplit::test),
-                        has("missing t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]") &&
-                            has("LOGREG_MNIST_DIR"));
+    REQUIRE_THROWS_WITH(
+        logreg::io::load_mnist(d, MnistSplit::test),
+        has("missing t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]") && has("LOGREG_MNIST_DIR"));
 
     const std::string nowhere = dir.file("no-such-folder");
     REQUIRE_THROWS_AS(logreg::io::load_mnist(nowhere, MnistSplit::train), IoError);
@@ -463,12 +474,12 @@ TEST_CASE("load_mnist builds a uint8 dataset and checks that the files agree", "
 
 namespace {
 
-/// $LOGREG_MNIST_DIR; a relative value that is not a folder from here is tried against the source tree too
-/// (CI gives it relative to the checkout, while ctest runs this test in the build tree).
+/// The MNIST folder (logreg_test::mnist_dir_or_skip); a relative $LOGREG_MNIST_DIR that is not a folder from
+/// here is tried against the source tree too (ctest runs this test in the build tree).
 std::string mnist_dir_from_env() {
-    const char* env = std::getenv("LOGREG_MNIST_DIR");
-    if (!env || !*env) return {};
-    const std::filesystem::path p(env);
+    const std::string dir = logreg_test::mnist_dir_or_skip();
+    if (dir.empty()) return {};
+    const std::filesystem::path p(dir);
     std::error_code ec;
     if (p.is_relative() && !std::filesystem::is_directory(p, ec)) {
         const std::filesystem::path alt = std::filesystem::path(LOGREG_SOURCE_DIR) / p;
@@ -479,14 +490,10 @@ std::string mnist_dir_from_env() {
 
 }  // namespace
 
-TEST_CASE("the real MNIST files (needs LOGREG_MNIST_DIR)", "[mnist][data]") {
+TEST_CASE("the real MNIST files", "[mnist][data]") {
     const std::string dir = mnist_dir_from_env();
-    if (dir.empty()) {
-        WARN("LOGREG_MNIST_DIR not set: skipping the end-to-end MNIST data test; set it to the folder with "
-             "the MNIST .gz files (e.g. LOGREG_MNIST_DIR=/work/shared/data/mnist) to enable it");
-        return;
-    }
-    INFO("LOGREG_MNIST_DIR resolved to " << dir);
+    if (dir.empty()) return;  // skipped, with the reason printed
+    INFO("MNIST folder: " << dir);
     const logreg::Dataset<std::uint8_t> train = logreg::io::load_mnist(dir, MnistSplit::train);
     const logreg::Dataset<std::uint8_t> test = logreg::io::load_mnist(dir, MnistSplit::test);
     REQUIRE(train.size() == 60000);
@@ -514,3 +521,5 @@ TEST_CASE("the real MNIST files (needs LOGREG_MNIST_DIR)", "[mnist][data]") {
     CHECK(train.features().maxCoeff() == 255);
     CHECK(train.features().minCoeff() == 0);
 }
+
+}  // namespace idx_reader_test

@@ -36,6 +36,9 @@ namespace logreg_test {
 std::vector<std::uint8_t> png_from_second_unit();  // second_tu.cpp
 }
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace report_test {
+
 namespace fs = std::filesystem;
 using logreg::io::ReportData;
 using logreg::io::SampleImage;
@@ -448,3 +451,5 @@ TEST_CASE("pick_samples takes the first correct and the first misclassified rows
     CHECK_THROWS_AS(logreg::io::pick_samples(images, w, h, truth.head(10), predicted), logreg::ShapeError);
     CHECK_THROWS_AS(logreg::io::pick_samples(images, w, h, truth, predicted, proba.topRows(3)), logreg::ShapeError);
 }
+
+}  // namespace report_test

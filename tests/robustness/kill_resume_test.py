@@ -50,7 +50,7 @@ def main():
         return 2
     program, work = sys.argv[1], sys.argv[2]
     if not os.environ.get("LOGREG_MNIST_DIR"):
-        print("skipped: LOGREG_MNIST_DIR is not set; set it to a folder with the MNIST files to run this test")
+        print("skipped: no MNIST data: LOGREG_MNIST_DIR is not set; set it to a folder with the MNIST files")
         return SKIP
     os.makedirs(work, exist_ok=True)
     seed = int(os.environ.get("LOGREG_TEST_SEED") or 20261129)

@@ -13,6 +13,9 @@
 #include <fstream>
 #include <iterator>
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace checkpoint_test {
+
 using namespace logreg;
 using logreg_test::contains;
 namespace fs = std::filesystem;
@@ -264,3 +267,5 @@ TEST_CASE("model and data with different feature counts", "[robustness][api]") {
     REQUIRE_THROWS_WITH(evaluate(LinearSoftmax<float>(5, 2), data, Preprocessor<float>::identity(4)),
                         contains("4 features but the model has 5"));
 }
+
+}  // namespace checkpoint_test

@@ -25,6 +25,9 @@
 #include <unistd.h>
 #endif
 
+// In a namespace of its own: the file may share a unity translation unit with other tests.
+namespace safetensors_test {
+
 namespace fs = std::filesystem;
 using namespace logreg;
 using logreg::io::LoadedModel;
@@ -118,8 +121,7 @@ bool bitwise_equal(const Scalar* a, const Scalar* b, Index n) {
 /// A random model with uniform init and a standard preprocessor fitted to random data with
 /// per-feature offsets and spreads (so offsets and scales are far from 0 and 1).
 template <typename Scalar>
-std::pair<LinearSoftmax<Scalar>, Preprocessor<Scalar>> random_model(Index features, int classes,
-                                                                    std::uint64_t salt) {
+std::pair<LinearSoftmax<Scalar>, Preprocessor<Scalar>> random_model(Index features, int classes, std::uint64_t salt) {
     auto gen = logreg_test::rng(salt);
     RowMatrix<float> x = logreg_test::random_matrix<float>(50, features, gen, 1.0);
     for (Index j = 0; j < features; ++j)
@@ -131,10 +133,9 @@ std::pair<LinearSoftmax<Scalar>, Preprocessor<Scalar>> random_model(Index featur
 
 /// A valid two-class, three-feature F32 model file; pieces can be replaced to break it.
 struct HandModel {
-    nlohmann::ordered_json header = {
-        {"__metadata__", {{"format", "logreg.linear_softmax"}}},
-        {"weight", {{"dtype", "F32"}, {"shape", {2, 3}}, {"data_offsets", {0, 24}}}},
-        {"bias", {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {24, 32}}}}};
+    nlohmann::ordered_json header = {{"__metadata__", {{"format", "logreg.linear_softmax"}}},
+                                     {"weight", {{"dtype", "F32"}, {"shape", {2, 3}}, {"data_offsets", {0, 24}}}},
+                                     {"bias", {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {24, 32}}}}};
     Bytes buffer = le_bytes<float>({1, 2, 3, 4, 5, 6, 0.5f, -0.5f});
 
     Bytes bytes() const { return raw_file(header.dump(), buffer); }
@@ -199,7 +200,8 @@ TEMPLATE_TEST_CASE("unit and none normalization round trip exactly", "[safetenso
     TempDir dir;
     const LinearSoftmax<Scalar> model(6, 3, Init::uniform, 3);
     auto gen = logreg_test::rng(3);
-    const RowMatrix<float> raw = (logreg_test::random_matrix<float>(40, 6, gen, 1.0).array() * 127.0f + 128.0f).matrix();
+    const RowMatrix<float> raw =
+        (logreg_test::random_matrix<float>(40, 6, gen, 1.0).array() * 127.0f + 128.0f).matrix();
 
     for (const double max_value : {255.0, 3.0, 1e-3}) {
         const auto pre = Preprocessor<Scalar>::unit(6, max_value);
@@ -246,8 +248,7 @@ TEST_CASE("an F32 model loads as double and an F64 model as float", "[safetensor
           static_cast<double>(1.0f / 255.0f));
 }
 
-TEST_CASE("a plain weight/bias file without logreg metadata loads with identity preprocessing",
-          "[safetensors]") {
+TEST_CASE("a plain weight/bias file without logreg metadata loads with identity preprocessing", "[safetensors]") {
     // What `safetensors.torch.save_file(nn.Linear(3, 2).state_dict(), ...)` writes.
     TempDir dir;
     HandModel h;
@@ -273,15 +274,14 @@ TEST_CASE("save_model refuses what it cannot store faithfully", "[safetensors]")
     check_throws<InvalidParameter>([&] { io::save_model(path, model, pre, names); }, {path, "2 class names for 3"});
     ModelMetadata reserved;
     reserved.extra["format"] = "mine";
-    check_throws<InvalidParameter>([&] { io::save_model(path, model, pre, reserved); },
-                                   {path, "'format' is reserved"});
-    check_throws<InvalidParameter>([&] { io::save_model(path, LinearSoftmax<float>(), Preprocessor<float>::identity(0)); },
-                                   {path, "0 classes"});
+    check_throws<InvalidParameter>([&] { io::save_model(path, model, pre, reserved); }, {path, "'format' is reserved"});
+    check_throws<InvalidParameter>(
+        [&] { io::save_model(path, LinearSoftmax<float>(), Preprocessor<float>::identity(0)); }, {path, "0 classes"});
     check_throws<InvalidParameter>(
         [&] {
-            io::save_model(path, model,
-                           Preprocessor<float>(Normalization::unit, Vector<float>::Zero(4),
-                                               Vector<float>::LinSpaced(4, 1, 2)));
+            io::save_model(
+                path, model,
+                Preprocessor<float>(Normalization::unit, Vector<float>::Zero(4), Vector<float>::LinSpaced(4, 1, 2)));
         },
         {"one common scale"});
     check_throws<InvalidParameter>(
@@ -399,7 +399,11 @@ TEST_CASE("load_model rejects malformed files with the path and the problem", "[
         };
     };
     const std::vector<Case> cases = {
-        {"file shorter than 8 bytes", [] { return Bytes{1, 2, 3}; }, "3 bytes long, shorter than the 8-byte"},
+        {"file shorter than 8 bytes",
+         [] {
+             return Bytes{1, 2, 3};
+         },
+         "3 bytes long, shorter than the 8-byte"},
         {"empty file", [] { return Bytes{}; }, "0 bytes long"},
         {"header length beyond the file", [] { return raw_file("{}", {}, 1000); },
          "header length 1000 is larger than the rest of the file (2 bytes)"},
@@ -420,59 +424,71 @@ TEST_CASE("load_model rejects malformed files with the path and the problem", "[
         {"unsupported dtype for a model", edit([](HandModel& h) { h.header["weight"]["dtype"] = "I32"; }),
          "tensor 'weight' has dtype I32; a model stores F32 or F64"},
         {"shape not a list", edit([](HandModel& h) { h.header["weight"]["shape"] = 6; }), "shape is not a list"},
-        {"negative shape", edit([](HandModel& h) { h.header["weight"]["shape"] = {-2, -3}; }),
+        {"negative shape", edit([](HandModel& h) {
+             h.header["weight"]["shape"] = {-2, -3};
+         }),
          "shape [-2,-3] is not a list of non-negative integers"},
-        {"fractional shape", edit([](HandModel& h) { h.header["weight"]["shape"] = {2.0, 3}; }),
+        {"fractional shape", edit([](HandModel& h) {
+             h.header["weight"]["shape"] = {2.0, 3};
+         }),
          "not a list of non-negative integers"},
-        {"string shape", edit([](HandModel& h) { h.header["weight"]["shape"] = {"2", 3}; }),
+        {"string shape", edit([](HandModel& h) {
+             h.header["weight"]["shape"] = {"2", 3};
+         }),
          "not a list of non-negative integers"},
-        {"shape too large for the bytes", edit([](HandModel& h) { h.header["weight"]["shape"] = {2, 4}; }),
+        {"shape too large for the bytes", edit([](HandModel& h) {
+             h.header["weight"]["shape"] = {2, 4};
+         }),
          "shape [2, 4] of F32 needs 32 bytes but data_offsets [0, 24] hold 24"},
-        {"shape overflowing 64 bits",
-         edit([](HandModel& h) { h.header["weight"]["shape"] = {4294967296ull, 4294967296ull}; }),
+        {"shape overflowing 64 bits", edit([](HandModel& h) {
+             h.header["weight"]["shape"] = {4294967296ull, 4294967296ull};
+         }),
          "needs more than 2^64 bytes"},
         {"offsets not a pair", edit([](HandModel& h) { h.header["bias"]["data_offsets"] = {24}; }),
          "data_offsets [24] is not a pair of non-negative integers"},
-        {"negative offsets", edit([](HandModel& h) { h.header["bias"]["data_offsets"] = {-8, 0}; }),
+        {"negative offsets", edit([](HandModel& h) {
+             h.header["bias"]["data_offsets"] = {-8, 0};
+         }),
          "not a pair of non-negative integers"},
-        {"offsets beyond the buffer", edit([](HandModel& h) { h.header["bias"]["data_offsets"] = {32, 40}; }),
+        {"offsets beyond the buffer", edit([](HandModel& h) {
+             h.header["bias"]["data_offsets"] = {32, 40};
+         }),
          "data_offsets [32, 40] reach beyond the 32-byte data buffer"},
-        {"begin after end", edit([](HandModel& h) { h.header["bias"]["data_offsets"] = {32, 24}; }),
+        {"begin after end", edit([](HandModel& h) {
+             h.header["bias"]["data_offsets"] = {32, 24};
+         }),
          "data_offsets [32, 24] has begin > end"},
-        {"overlapping tensors", edit([](HandModel& h) { h.header["bias"]["data_offsets"] = {16, 24}; }),
+        {"overlapping tensors", edit([](HandModel& h) {
+             h.header["bias"]["data_offsets"] = {16, 24};
+         }),
          "tensors 'weight' and 'bias' overlap"},
         {"bytes after the last tensor", edit([](HandModel& h) { h.buffer.resize(40); }),
          "bytes [32, 40) of the data buffer belong to no tensor"},
-        {"gap between tensors",
-         edit([](HandModel& h) {
+        {"gap between tensors", edit([](HandModel& h) {
              h.header["weight"]["data_offsets"] = {8, 32};
              h.header["bias"]["data_offsets"] = {32, 40};
              h.buffer.resize(40);
          }),
          "bytes [0, 8) of the data buffer belong to no tensor"},
-        {"missing weight",
-         edit([](HandModel& h) {
+        {"missing weight", edit([](HandModel& h) {
              h.header.erase("weight");
              h.header["bias"]["data_offsets"] = {0, 8};
              h.buffer.resize(8);
          }),
          "it has no tensor 'weight'"},
-        {"missing bias",
-         edit([](HandModel& h) {
+        {"missing bias", edit([](HandModel& h) {
              h.header.erase("bias");
              h.buffer.resize(24);
          }),
          "it has no tensor 'bias'"},
-        {"bias length differs from weight rows",
-         edit([](HandModel& h) {
+        {"bias length differs from weight rows", edit([](HandModel& h) {
              h.header["weight"]["shape"] = {3, 2};
              h.header["bias"]["shape"] = {1, 2};
          }),
          "tensor 'bias' has shape [1, 2] but 'weight' has [3, 2]; expected [3]"},
         {"weight not 2-D", edit([](HandModel& h) { h.header["weight"]["shape"] = {6}; }),
          "tensor 'weight' has shape [6]; expected [classes, features]"},
-        {"a single class",
-         edit([](HandModel& h) {
+        {"a single class", edit([](HandModel& h) {
              h.header["weight"]["shape"] = {1, 6};
              h.header["bias"] = {{"dtype", "F64"}, {"shape", {1}}, {"data_offsets", {24, 32}}};
          }),
@@ -499,8 +515,7 @@ TEST_CASE("load_model rejects malformed files with the path and the problem", "[
                              le_bytes<float>({1, 2, 3, 4, 5, 6, 7, 8}));
          },
          "the key 'format' more than once"},
-        {"unexpected tensor",
-         edit([](HandModel& h) {
+        {"unexpected tensor", edit([](HandModel& h) {
              h.header["layer2.weight"] = {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {32, 36}}};
              h.buffer.resize(36);
          }),
@@ -513,14 +528,12 @@ TEST_CASE("load_model rejects malformed files with the path and the problem", "[
          "normalization is 'minmax'"},
         {"unit without unit_scale", edit([](HandModel& h) { h.header["__metadata__"]["normalization"] = "unit"; }),
          "unit_scale is missing"},
-        {"unit_scale not a number",
-         edit([](HandModel& h) {
+        {"unit_scale not a number", edit([](HandModel& h) {
              h.header["__metadata__"]["normalization"] = "unit";
              h.header["__metadata__"]["unit_scale"] = "0.5 kg";
          }),
          "unit_scale is '0.5 kg'"},
-        {"unit_scale overflowing float",
-         edit([](HandModel& h) {
+        {"unit_scale overflowing float", edit([](HandModel& h) {
              h.header["__metadata__"]["normalization"] = "unit";
              h.header["__metadata__"]["unit_scale"] = "1e300";
          }),
@@ -531,16 +544,14 @@ TEST_CASE("load_model rejects malformed files with the path and the problem", "[
         {"standard without statistics",
          edit([](HandModel& h) { h.header["__metadata__"]["normalization"] = "standard"; }),
          "no tensor 'preprocess.offset'"},
-        {"statistics of the wrong length",
-         edit([](HandModel& h) {
+        {"statistics of the wrong length", edit([](HandModel& h) {
              h.header["__metadata__"]["normalization"] = "standard";
              h.header["preprocess.offset"] = {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {32, 40}}};
              h.header["preprocess.scale"] = {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {40, 48}}};
              h.buffer.resize(48);
          }),
          "tensor 'preprocess.offset' has shape [2]; expected [3] (the feature count)"},
-        {"statistics without standard normalization",
-         edit([](HandModel& h) {
+        {"statistics without standard normalization", edit([](HandModel& h) {
              h.header["preprocess.offset"] = {{"dtype", "F32"}, {"shape", {3}}, {"data_offsets", {32, 44}}};
              h.buffer.resize(44);
          }),
@@ -721,3 +732,5 @@ TEST_CASE("save_model never leaves a truncated model or destroys the previous on
     check_throws<IoError>([&] { io::save_model(nowhere, model, pre); }, {nowhere, "No such file or directory"});
     CHECK(dir.files() == std::vector<std::string>{"model.safetensors"});
 }
+
+}  // namespace safetensors_test

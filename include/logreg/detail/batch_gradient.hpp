@@ -43,9 +43,9 @@ public:
 
     /// A thread joins a step only if it gets at least this many rows. Whatever the batch,
     /// combining the threads' work moves about C x D numbers between cores per step, while a
-    /// thread's arithmetic grows with its rows: on MNIST two threads beat one from 24 rows each
-    /// (batch 48) and lose below (batch 16: 55 ms/epoch on two threads, 32 on one). So
-    /// `threads` is the most a step uses, like the grain size of PyTorch's parallel_for.
+    /// thread's arithmetic grows with its rows: measured on MNIST, two threads beat one from 24
+    /// rows each and lose below (docs/performance.md). So `threads` is the most a step uses,
+    /// like the grain size of PyTorch's parallel_for.
     static constexpr Index min_rows_per_thread = 24;
 
     /// The threads a step of `count` rows uses, out of `threads`.

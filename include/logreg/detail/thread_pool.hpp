@@ -13,8 +13,8 @@
 // `pending_` (the caller, spinning on it, returns). A worker not needed in a run learns that
 // from the same word and touches nothing else, so it can lag behind without racing the caller.
 // Only a thread that has spun for spin_time without news sleeps on a condition variable, and
-// the other side takes the mutex only when it knows that someone sleeps. (With a mutex and a
-// notify on every step, an empty 2-thread step took 2.9 us; now 0.54 us, BM_TwoThreadStep.)
+// the other side takes the mutex only when it knows that someone sleeps: a mutex and a notify on
+// every step would cost more than a small step's arithmetic (BM_TwoThreadStep measures it).
 // Between epochs the workers sleep.
 #pragma once
 
@@ -169,9 +169,9 @@ private:
     }
 
     /// How long a thread spins before it sleeps: longer than one step at batch 64, so an idle
-    /// machine never pays a condition-variable wake-up between steps (2 threads, batch 64:
-    /// 121 ms/epoch with 5 us, 34 ms with 50 us, 37 ms with 200 us on MNIST, -march=native).
-    /// On oversubscribed cores a spin can burn its whole length: see docs/performance.md.
+    /// machine never pays a condition-variable wake-up between steps (a much shorter spin made
+    /// 2-thread MNIST epochs several times slower; a much longer one gains nothing). On
+    /// oversubscribed cores a spin can burn its whole length: see docs/performance.md.
     static constexpr std::chrono::microseconds spin_time{50};
 
     int size_;
