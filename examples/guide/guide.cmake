@@ -2,8 +2,8 @@
 # programs, which are compiled with our warnings and run as tests; a last test checks that the page
 # shows each region verbatim. Included by examples/CMakeLists.txt (logreg::io is available there).
 set(logreg_guide_dir ${CMAKE_CURRENT_LIST_DIR})
-set(logreg_guide_snippets matrices data model loss_optimizer training_loop train_evaluate)
-set(logreg_guide_needs_mnist data training_loop train_evaluate)
+set(logreg_guide_snippets matrices data model loss_optimizer training_loop train_evaluate pictures)
+set(logreg_guide_needs_mnist data training_loop train_evaluate pictures)
 
 foreach(snippet IN LISTS logreg_guide_snippets)
   add_executable(guide_${snippet} ${logreg_guide_dir}/${snippet}.cpp)

@@ -365,6 +365,30 @@ TEST_CASE("the report copes with one epoch, no validation, a diverged run and no
     }
 }
 
+TEST_CASE("the loss curve is a standalone SVG of the report's loss plot", "[report][svg]") {
+    const ReportData d = make_data();
+    const std::string svg = logreg::io::loss_curve_svg(d);
+    CHECK(svg.rfind("<?xml", 0) == 0);
+    CHECK(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") != std::string::npos);
+    CHECK(svg.find("<style>") != std::string::npos);
+    CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
+    // The same plot as in the page: its paths and circles, no NaN or infinity in a coordinate.
+    const std::string page = logreg::io::render_html_report(d);
+    const std::string page_plot = svg_blocks(page).front();
+    const std::string own_plot = svg.substr(svg.find("<rect width"));
+    CHECK(own_plot.find(page_plot.substr(page_plot.find("<rect x"))) != std::string::npos);
+    CHECK(svg.find("nan") == std::string::npos);
+    CHECK(svg.find("inf") == std::string::npos);
+
+    ReportData empty;
+    CHECK_THROWS_AS(logreg::io::loss_curve_svg(empty), logreg::InvalidParameter);
+
+    TempDir dir;
+    const fs::path path = dir.path() / "loss.svg";
+    logreg::io::write_loss_curve_svg(path.string(), d);
+    CHECK(read_file(path) == svg);
+}
+
 TEST_CASE("inconsistent report data is rejected before anything is written", "[report][html]") {
     ReportData d = make_data();
     SECTION("class names") {

@@ -805,6 +805,36 @@ inline void write_html_report(const std::string& path, const ReportData& data) {
         path, [&html](std::ostream& out) { out.write(html.data(), static_cast<std::streamsize>(html.size())); });
 }
 
+/// The report's loss plot (every batch's loss, the epoch means and the validation loss) as a
+/// standalone SVG document, for a figure of its own (a notebook's `plt.savefig`). Throws
+/// InvalidParameter when `data` holds no finite training loss.
+inline std::string loss_curve_svg(const ReportData& data) {
+    detail::report::check(data);
+    std::ostringstream plot;
+    detail::report::loss_plot(plot, data);
+    std::string svg = plot.str();
+    if (svg.rfind("<svg", 0) != 0)
+        throw InvalidParameter("loss_curve_svg: the report data hold no finite training loss to plot");
+    // Standalone: the SVG namespace, a white background and the plot styles the page would give.
+    svg.insert(4, " xmlns=\"http://www.w3.org/2000/svg\"");
+    const std::size_t end_of_open_tag = svg.find('>') + 1;
+    svg.insert(end_of_open_tag,
+               "\n<style>text { font: 12.5px \"DejaVu Sans\", Arial, sans-serif; fill: #3e4c59; } "
+               ".grid line { stroke: #e6eaef; stroke-width: 1; } .grid line.v { stroke: #eef1f4; } "
+               ".axis path, .axis line { stroke: #8a96a3; stroke-width: 1; fill: none; } "
+               ".legend rect { fill: #fff; fill-opacity: 0.92; stroke: #d5dbe2; } .legend text { fill: #1f2933; }"
+               "</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>");
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg;
+}
+
+/// Writes loss_curve_svg(data) to `path`, atomically. Throws IoError naming `path` if the file
+/// cannot be written.
+inline void write_loss_curve_svg(const std::string& path, const ReportData& data) {
+    const std::string svg = loss_curve_svg(data);  // before touching the file system
+    write_file_atomically(
+        path, [&svg](std::ostream& out) { out.write(svg.data(), static_cast<std::streamsize>(svg.size())); });
+}
+
 /// Picks sample images for a report, deterministically: the first `max_correct` correctly
 /// classified rows and the first `max_wrong` misclassified rows of `images`, in row order.
 /// `images` holds one width x height gray image per row; `probabilities` (one row per image,
