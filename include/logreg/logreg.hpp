@@ -4,12 +4,14 @@
 // safetensors) live under logreg/io/ and are included on purpose.
 #pragma once
 
+#include <logreg/adam.hpp>
 #include <logreg/cross_entropy.hpp>
 #include <logreg/dataset.hpp>
 #include <logreg/error.hpp>
 #include <logreg/evaluate.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/metrics.hpp>
+#include <logreg/optimizer.hpp>
 #include <logreg/preprocess.hpp>
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>

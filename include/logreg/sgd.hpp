@@ -13,10 +13,12 @@
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
 #include <logreg/linear_softmax.hpp>
+#include <logreg/optimizer.hpp>
 #include <logreg/types.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace logreg {
 
@@ -49,10 +51,13 @@ struct SGDParams {
     }
 };
 
-/// SGD optimizer state (momentum buffers) and update.
+/// SGD optimizer state (momentum buffers) and update; an optimizer as logreg/optimizer.hpp defines.
 template <typename Scalar>
 class SGD {
 public:
+    using Params = SGDParams;
+    static constexpr const char* name = "sgd";
+
     SGD() { params_.validate(); }
     explicit SGD(SGDParams params) : params_(params) { params_.validate(); }
 
@@ -140,12 +145,34 @@ public:
     const RowMatrix<Scalar>& weight_buffer() const { return weight_buf_; }
     const Vector<Scalar>& bias_buffer() const { return bias_buf_; }
 
-    /// Restores state saved from weight_buffer()/bias_buffer()/steps().
-    void restore_state(RowMatrix<Scalar> weight_buf, Vector<Scalar> bias_buf, bool has_buffers, long long steps) {
-        weight_buf_ = std::move(weight_buf);
-        bias_buf_ = std::move(bias_buf);
-        has_buffers_ = has_buffers;
-        steps_ = steps;
+    /// The state a checkpoint saves: the step count and, once momentum has started, the
+    /// buffers "weight_buffer" and "bias_buffer".
+    OptimizerState<Scalar> state() const {
+        OptimizerState<Scalar> s;
+        s.steps = steps_;
+        if (has_buffers_) {
+            s.matrices.emplace("weight_buffer", weight_buf_);
+            s.vectors.emplace("bias_buffer", bias_buf_);
+        }
+        return s;
+    }
+
+    /// Restores a state() (both buffers, or neither: momentum not started yet).
+    void restore(const OptimizerState<Scalar>& s) {
+        const bool has_w = s.matrices.count("weight_buffer") != 0, has_b = s.vectors.count("bias_buffer") != 0;
+        for (const auto& [key, value] : s.matrices)
+            if (key != "weight_buffer") throw InvalidParameter("SGD::restore: unknown state tensor '" + key + "'");
+        for (const auto& [key, value] : s.vectors)
+            if (key != "bias_buffer") throw InvalidParameter("SGD::restore: unknown state tensor '" + key + "'");
+        if (has_w != has_b)
+            throw InvalidParameter(std::string("SGD::restore: the state has '") +
+                                   (has_w ? "weight_buffer" : "bias_buffer") + "' without '" +
+                                   (has_w ? "bias_buffer" : "weight_buffer") + "'");
+        if (s.steps < 0) throw InvalidParameter(detail::cat("SGD::restore: steps is ", s.steps, "; it must be >= 0"));
+        weight_buf_ = has_w ? s.matrices.at("weight_buffer") : RowMatrix<Scalar>();
+        bias_buf_ = has_b ? s.vectors.at("bias_buffer") : Vector<Scalar>();
+        has_buffers_ = has_w;
+        steps_ = s.steps;
     }
 
     /// Forgets the momentum buffers (the next step starts them afresh).

@@ -11,6 +11,7 @@
 #include <logreg/error.hpp>
 #include <logreg/evaluate.hpp>
 #include <logreg/linear_softmax.hpp>
+#include <logreg/optimizer.hpp>
 #include <logreg/preprocess.hpp>
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>
@@ -24,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #ifdef _OPENMP
@@ -42,7 +44,7 @@ struct TrainOptions {
     int patience = 0;                  ///< early stopping after this many epochs without improvement (0: off)
     double min_delta = 0.0;            ///< an improvement must lower the validation loss by more than this
     int threads = 1;                   ///< the most threads a step uses; the only thread setting
-    SGDParams sgd;                     ///< optimizer hyper-parameters
+    SGDParams sgd;                     ///< the hyper-parameters of the default optimizer, SGD
     Schedule schedule;                 ///< learning rate as a function of the epoch (or step)
     bool schedule_per_step = false;    ///< evaluate the schedule at every step instead of every epoch
 
@@ -56,7 +58,8 @@ struct TrainOptions {
         if (patience < 0)
             throw InvalidParameter(detail::cat("TrainOptions: 'patience' is ", patience, "; it must be >= 0"));
         if (!(min_delta >= 0 && std::isfinite(min_delta)))
-            throw InvalidParameter(detail::cat("TrainOptions: 'min_delta' is ", min_delta, "; it must be finite and >= 0"));
+            throw InvalidParameter(
+                detail::cat("TrainOptions: 'min_delta' is ", min_delta, "; it must be finite and >= 0"));
         if (threads < 1 || threads > 1024)
             throw InvalidParameter(detail::cat("TrainOptions: 'threads' is ", threads, "; it must be in [1, 1024]"));
         sgd.validate();
@@ -69,11 +72,16 @@ enum class StopReason { max_epochs, early_stop, callback, diverged, interrupted 
 
 inline const char* to_string(StopReason r) {
     switch (r) {
-        case StopReason::max_epochs: return "max_epochs";
-        case StopReason::early_stop: return "early_stop";
-        case StopReason::callback: return "callback";
-        case StopReason::diverged: return "diverged";
-        case StopReason::interrupted: return "interrupted";
+        case StopReason::max_epochs:
+            return "max_epochs";
+        case StopReason::early_stop:
+            return "early_stop";
+        case StopReason::callback:
+            return "callback";
+        case StopReason::diverged:
+            return "diverged";
+        case StopReason::interrupted:
+            return "interrupted";
     }
     return "?";
 }
@@ -91,11 +99,11 @@ struct EpochRecord {
 /// Passed to the per-batch callback.
 struct BatchRecord {
     int epoch = 0;
-    Index batch = 0;            ///< 0-based within the epoch
+    Index batch = 0;  ///< 0-based within the epoch
     Index batches_in_epoch = 0;
-    Index samples = 0;          ///< rows in this batch
-    Index samples_done = 0;     ///< rows processed so far in this epoch
-    double loss = 0;            ///< mean loss of the batch before the update
+    Index samples = 0;       ///< rows in this batch
+    Index samples_done = 0;  ///< rows processed so far in this epoch
+    double loss = 0;         ///< mean loss of the batch before the update
     double lr = 0;
 };
 
@@ -107,10 +115,10 @@ struct TrainReport {
     std::vector<double> batch_losses;  ///< every batch's mean loss, in order
     int best_epoch = 0;                ///< epoch with the lowest validation loss (0 without validation)
     double best_val_loss = std::numeric_limits<double>::quiet_NaN();
-    int diverged_epoch = 0;            ///< set when reason == diverged
+    int diverged_epoch = 0;  ///< set when reason == diverged
     Index diverged_batch = -1;
-    int interrupted_epoch = 0;         ///< set when reason == interrupted
-    Index interrupted_batch = -1;      ///< the last batch applied before stopping (0-based)
+    int interrupted_epoch = 0;     ///< set when reason == interrupted
+    Index interrupted_batch = -1;  ///< the last batch applied before stopping (0-based)
     double seconds = 0;
 };
 
@@ -123,23 +131,37 @@ struct Callbacks {
     const std::atomic<bool>* stop = nullptr;
 };
 
-/// Trains a LinearSoftmax model with SGD; keeps model, optimizer and RNG state between calls.
-template <typename Scalar>
+/// Trains a LinearSoftmax model with an optimizer (SGD unless another is given; see
+/// logreg/optimizer.hpp); keeps model, optimizer and RNG state between calls.
+template <typename Scalar, typename Optimizer = SGD<Scalar>>
 class Trainer {
+    static_assert(detail::check_optimizer<Optimizer, Scalar>());
+
 public:
+    using optimizer_type = Optimizer;
+
+    /// SGD with options.sgd; another optimizer with its default hyper-parameters.
     explicit Trainer(LinearSoftmax<Scalar> model, TrainOptions options = {}, CrossEntropyOptions loss = {})
-        : model_(std::move(model)), options_(std::move(options)), loss_(std::move(loss)), rng_(options_.seed) {
+        : Trainer(std::move(model), options, default_optimizer(options), std::move(loss)) {}
+
+    /// With the given optimizer (its params().lr is the base rate of the schedule).
+    Trainer(LinearSoftmax<Scalar> model, TrainOptions options, Optimizer optimizer, CrossEntropyOptions loss = {})
+        : model_(std::move(model)),
+          options_(std::move(options)),
+          loss_(std::move(loss)),
+          optimizer_(std::move(optimizer)),
+          rng_(options_.seed) {
         options_.validate();
         loss_.options().validate(model_.num_classes());
-        optimizer_ = SGD<Scalar>(options_.sgd);
+        if constexpr (std::is_same_v<Optimizer, SGD<Scalar>>) options_.sgd = optimizer_.params();
         if (model_.num_classes() < 2) throw InvalidParameter("Trainer: the model is empty; construct it with a shape");
     }
 
     const LinearSoftmax<Scalar>& model() const { return model_; }
     LinearSoftmax<Scalar>& model() { return model_; }
     const TrainOptions& options() const { return options_; }
-    const SGD<Scalar>& optimizer() const { return optimizer_; }
-    SGD<Scalar>& optimizer() { return optimizer_; }
+    const Optimizer& optimizer() const { return optimizer_; }
+    Optimizer& optimizer() { return optimizer_; }
     const CrossEntropy<Scalar>& loss() const { return loss_; }
     /// Epochs completed over all fit() calls (the schedule's epoch counter).
     int epochs_done() const { return epochs_done_; }
@@ -173,11 +195,18 @@ public:
     using GradientReducer = std::function<void(Gradient<Scalar>& gradient_sum, LossSums& sums)>;
     void set_gradient_reducer(GradientReducer reducer) { reducer_ = std::move(reducer); }
 
-    /// Changes options between fit() calls (the optimizer's momentum buffers are kept).
+    /// Changes options between fit() calls (the optimizer's state is kept). With SGD, options.sgd
+    /// becomes its hyper-parameters; another optimizer keeps its own (set_optimizer_params).
     void set_options(const TrainOptions& options) {
         options.validate();
         options_ = options;
-        optimizer_.set_params(options_.sgd);
+        if constexpr (std::is_same_v<Optimizer, SGD<Scalar>>) optimizer_.set_params(options_.sgd);
+    }
+
+    /// Changes the optimizer's hyper-parameters between fit() calls, keeping its state.
+    void set_optimizer_params(const typename Optimizer::Params& params) {
+        optimizer_.set_params(params);
+        if constexpr (std::is_same_v<Optimizer, SGD<Scalar>>) options_.sgd = params;
     }
 
     /// Trains for options().epochs epochs; holds out options().validation_fraction of `data`.
@@ -233,7 +262,7 @@ public:
             const Index first_batch = batches_done_in_epoch_;
             batches_done_in_epoch_ = 0;
             const LinearSoftmax<Scalar> epoch_start_model = model_;  // restored if this epoch diverges
-            const SGD<Scalar> epoch_start_optimizer = optimizer_;
+            const Optimizer epoch_start_optimizer = optimizer_;
             LossSums epoch_sums;
             EpochRecord rec;
             rec.epoch = epoch;
@@ -255,10 +284,10 @@ public:
                     report.reason = StopReason::diverged;
                     report.diverged_epoch = epoch;
                     report.diverged_batch = b;
-                    report.message = detail::cat("training diverged at epoch ", epoch, ", batch ", b,
-                                                 " (loss ", batch_loss, " at learning rate ", lr,
-                                                 "); the model was restored to its state at the start of epoch ",
-                                                 epoch, ". Try a smaller learning rate.");
+                    report.message = detail::cat("training diverged at epoch ", epoch, ", batch ", b, " (loss ",
+                                                 batch_loss, " at learning rate ", lr,
+                                                 "); the model was restored to its state at the start of epoch ", epoch,
+                                                 ". Try a smaller learning rate.");
                     report.seconds = seconds_since(start);
                     return report;
                 }
@@ -278,8 +307,8 @@ public:
                     report.reason = StopReason::interrupted;
                     report.interrupted_epoch = epoch;
                     report.interrupted_batch = b;
-                    report.message = detail::cat("interrupted at epoch ", epoch, " after batch ", b + 1, " of ",
-                                                 batches);
+                    report.message =
+                        detail::cat("interrupted at epoch ", epoch, " after batch ", b + 1, " of ", batches);
                     report.seconds = seconds_since(start);
                     return report;
                 }
@@ -322,9 +351,9 @@ public:
             if (stop_early) {
                 model_ = *best;
                 report.reason = StopReason::early_stop;
-                report.message = detail::cat("early stop after epoch ", epoch, ": no validation improvement for ",
-                                             options_.patience, " epochs; restored the weights of epoch ",
-                                             report.best_epoch);
+                report.message =
+                    detail::cat("early stop after epoch ", epoch, ": no validation improvement for ", options_.patience,
+                                " epochs; restored the weights of epoch ", report.best_epoch);
                 report.seconds = seconds_since(start);
                 return report;
             }
@@ -335,7 +364,7 @@ public:
         return report;
     }
 
-    /// One SGD step on the given batch (already preprocessed features); returns its mean loss
+    /// One optimizer step on the given batch (already preprocessed features); returns its mean loss
     /// before the update. Optimizer state and step count carry over, as with PyTorch.
     template <typename Derived>
     double partial_fit(const Eigen::MatrixBase<Derived>& x, const LabelVector& y,
@@ -353,7 +382,7 @@ public:
         return step_rows(weighted, rows.data(), x.rows(), pre, current_lr()).mean();
     }
 
-    /// One SGD step on rows[0..count) of `data`; the allocation-free core of fit().
+    /// One optimizer step on rows[0..count) of `data`; the allocation-free core of fit().
     /// Call prepare(max batch) once before; returns the batch's loss sums. If the next step's rows
     /// are known, pass them as next_rows[0..next_count): they are prefetched during this step.
     template <typename Feature>
@@ -368,9 +397,9 @@ public:
         } else {
             sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(), rows, count,
                                    pre, *pool_, next_rows, next_count);
-            reduce(sums);  // before the check below: every process must take the same decision
+            reduce(sums);               // before the check below: every process must take the same decision
             if (sums.weight_sum > 0) {  // all weights zero: nothing to learn from this batch
-                optimizer_.step(model_, engine_.gradient(), lr);
+                apply_step(optimizer_, model_, engine_.gradient(), lr);
                 step_finite_ = model_.all_finite();
             }
         }
@@ -390,17 +419,25 @@ public:
     /// False if the last step_rows() left a parameter NaN or infinite (checked while updating).
     bool last_step_finite() const { return step_finite_; }
 
-    /// The learning rate the next step uses.
+    /// The learning rate the next step uses: the schedule applied to the optimizer's base rate.
     double current_lr() const {
-        return options_.schedule(options_.sgd.lr, options_.schedule_per_step ? steps_in_schedule_ : epochs_done_);
+        return options_.schedule(optimizer_.params().lr,
+                                 options_.schedule_per_step ? steps_in_schedule_ : epochs_done_);
     }
 
 private:
     using Clock = std::chrono::steady_clock;
 
-    static double seconds_since(Clock::time_point t) {
-        return std::chrono::duration<double>(Clock::now() - t).count();
+    static Optimizer default_optimizer(const TrainOptions& options) {
+        if constexpr (std::is_same_v<Optimizer, SGD<Scalar>>) {
+            options.sgd.validate();  // before the trainer exists, so the error names the field
+            return Optimizer(options.sgd);
+        } else {
+            return Optimizer();
+        }
     }
+
+    static double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
     template <typename Feature>
     void check_data(const Dataset<Feature>& d, const Preprocessor<Scalar>& pre) const {
@@ -417,15 +454,19 @@ private:
     struct EigenThreadGuard {
 #ifdef _OPENMP
         int saved = Eigen::nbThreads();
-        EigenThreadGuard() { Eigen::setNbThreads(1); }
-        ~EigenThreadGuard() { Eigen::setNbThreads(saved); }
+        EigenThreadGuard() {
+            Eigen::setNbThreads(1);
+        }
+        ~EigenThreadGuard() {
+            Eigen::setNbThreads(saved);
+        }
 #endif
     };
 
     LinearSoftmax<Scalar> model_;
     TrainOptions options_;
     CrossEntropy<Scalar> loss_;
-    SGD<Scalar> optimizer_;
+    Optimizer optimizer_;
     detail::Rng rng_;
     int epochs_done_ = 0;
     Index batches_done_in_epoch_ = 0;

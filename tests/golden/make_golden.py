@@ -8,6 +8,8 @@ and compares with what PyTorch (float64) computed here:
   torch.optim.SGD (and an lr_scheduler stepped after every optimizer step, so the schedule's
   t counts steps). Every step records the lr it used, the batch loss before the update and
   W, b after the update.
+* adam_cases: the same 8 steps with torch.optim.Adam and torch.optim.AdamW (bias correction,
+  weight decay folded into the gradient or decoupled, amsgrad, other betas and eps, schedules).
 * cross_entropy_cases: loss and dL/dlogits of nn.CrossEntropyLoss(weight, label_smoothing)
   for fixed logits; sample weights are emulated by duplicating rows (weight k = k copies).
 
@@ -78,15 +80,43 @@ SGD_CASES = [
 ]
 
 
+def adam(kind="adam", lr=0.05, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=None, amsgrad=False,
+         decay_bias=True):
+    if weight_decay is None:
+        weight_decay = 0.01 if kind == "adamw" else 0.0  # PyTorch's defaults
+    return {"optimizer": kind, "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay,
+            "amsgrad": amsgrad, "decay_bias": decay_bias}
+
+
+ADAM_CASES = [
+    ("adam", adam(), CONSTANT),
+    ("adam_weight_decay", adam(weight_decay=0.05), CONSTANT),
+    ("adam_amsgrad", adam(amsgrad=True), CONSTANT),
+    ("adam_betas_eps", adam(beta1=0.8, beta2=0.99, eps=1e-3), CONSTANT),
+    ("adam_weight_decay_no_bias", adam(weight_decay=0.05, decay_bias=False), CONSTANT),
+    ("adam_schedule_cosine", adam(), {"kind": "cosine", "t_max": 4, "eta_min": 0.001}),
+    ("adamw", adam("adamw"), CONSTANT),
+    ("adamw_weight_decay_amsgrad", adam("adamw", weight_decay=0.2, amsgrad=True), CONSTANT),
+    ("adamw_schedule_step", adam("adamw", weight_decay=0.1), {"kind": "step", "step_size": 2, "gamma": 0.5}),
+]
+
+
+def param_groups(w, b, opt):
+    if opt["decay_bias"]:
+        return [{"params": [w, b], "weight_decay": opt["weight_decay"]}]
+    return [{"params": [w], "weight_decay": opt["weight_decay"]}, {"params": [b], "weight_decay": 0.0}]
+
+
 def run_sgd_case(torch, problem, opt, schedule):
     w = torch.tensor(problem["W0"], dtype=torch.float64, requires_grad=True)
     b = torch.tensor(problem["b0"], dtype=torch.float64, requires_grad=True)
-    common = dict(lr=opt["lr"], momentum=opt["momentum"], dampening=opt["dampening"], nesterov=opt["nesterov"])
-    if opt["decay_bias"]:
-        groups = [{"params": [w, b], "weight_decay": opt["weight_decay"]}]
+    if "optimizer" in opt:  # Adam or AdamW
+        cls = torch.optim.AdamW if opt["optimizer"] == "adamw" else torch.optim.Adam
+        optimizer = cls(param_groups(w, b, opt), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=opt["eps"],
+                        amsgrad=opt["amsgrad"], foreach=False)
     else:
-        groups = [{"params": [w], "weight_decay": opt["weight_decay"]}, {"params": [b], "weight_decay": 0.0}]
-    optimizer = torch.optim.SGD(groups, **common)
+        common = dict(lr=opt["lr"], momentum=opt["momentum"], dampening=opt["dampening"], nesterov=opt["nesterov"])
+        optimizer = torch.optim.SGD(param_groups(w, b, opt), **common)
     kind = schedule["kind"]
     sched = None
     if kind == "step":
@@ -165,6 +195,10 @@ def generate(torch):
     for name, opt, schedule in SGD_CASES:
         sgd_out.append({"name": name, "sgd": opt, "schedule": schedule,
                         "steps": run_sgd_case(torch, problem, opt, schedule)})
+    adam_out = []
+    for name, opt, schedule in ADAM_CASES:
+        adam_out.append({"name": name, "adam": opt, "schedule": schedule,
+                         "steps": run_sgd_case(torch, problem, opt, schedule)})
     ce_out = []
     for name, z, y, cw, eps, sw in ce_cases(rng):
         loss, grad = run_ce_case(torch, z, y, cw, eps, sw)
@@ -174,6 +208,7 @@ def generate(torch):
         "about": "Reference values from PyTorch (float64) written by tests/golden/make_golden.py; do not edit.",
         "problem": problem,
         "sgd_cases": sgd_out,
+        "adam_cases": adam_out,
         "cross_entropy_cases": ce_out,
     }
 

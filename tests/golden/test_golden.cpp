@@ -14,6 +14,7 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -92,6 +93,18 @@ logreg::SGDParams to_sgd(const json& j) {
     return p;
 }
 
+logreg::AdamParams to_adam(const json& j) {
+    logreg::AdamParams p;
+    p.lr = j.at("lr").get<double>();
+    p.beta1 = j.at("beta1").get<double>();
+    p.beta2 = j.at("beta2").get<double>();
+    p.eps = j.at("eps").get<double>();
+    p.weight_decay = j.at("weight_decay").get<double>();
+    p.amsgrad = j.at("amsgrad").get<bool>();
+    p.decay_bias = j.at("decay_bias").get<bool>();
+    return p;
+}
+
 logreg::Schedule to_schedule(const json& j) {
     const auto kind = j.at("kind").get<std::string>();
     if (kind == "constant") return logreg::Schedule::constant();
@@ -150,25 +163,49 @@ const char* type_name() {
     return sizeof(Scalar) == sizeof(double) ? "double" : "float";
 }
 
-/// Replays the fixture's SGD cases selected by `want` and compares every step.
+/// Steps of one optimizer: SGD, Adam or AdamW from a case of the fixture.
 template <typename Scalar>
-void check_sgd_cases(const std::function<bool(const std::string& kind)>& want, ErrorStats& stats) {
+struct AnyOptimizer {
+    double base_lr = 0;
+    std::function<void(logreg::LinearSoftmax<Scalar>&, logreg::Gradient<Scalar>&, double)> step;
+};
+
+template <typename Scalar>
+AnyOptimizer<Scalar> optimizer_of(const json& c) {
+    if (c.contains("sgd")) {
+        auto sgd = std::make_shared<logreg::SGD<Scalar>>(to_sgd(c.at("sgd")));
+        return {sgd->params().lr, [sgd](auto& model, auto& grad, double lr) { sgd->step(model, grad, lr); }};
+    }
+    const json& a = c.at("adam");
+    if (a.at("optimizer").get<std::string>() == "adamw") {
+        logreg::AdamWParams p;
+        static_cast<logreg::AdamParams&>(p) = to_adam(a);
+        auto opt = std::make_shared<logreg::AdamW<Scalar>>(p);
+        return {p.lr, [opt](auto& model, auto& grad, double lr) { logreg::apply_step(*opt, model, grad, lr); }};
+    }
+    auto opt = std::make_shared<logreg::Adam<Scalar>>(to_adam(a));
+    return {opt->params().lr, [opt](auto& model, auto& grad, double lr) { logreg::apply_step(*opt, model, grad, lr); }};
+}
+
+/// Replays the fixture's cases of `list` ("sgd_cases", "adam_cases") selected by `want` and
+/// compares every step.
+template <typename Scalar>
+void check_cases(const char* list, const std::function<bool(const std::string& kind)>& want, ErrorStats& stats) {
     const double tol = Tolerance<Scalar>::value;
     const json& problem = fixture().at("problem");
     const auto features = problem.at("features").get<Index>();
     const auto classes = problem.at("classes").get<Index>();
     const json& batches = problem.at("batches");
     int cases = 0;
-    for (const json& c : fixture().at("sgd_cases")) {
+    for (const json& c : fixture().at(list)) {
         const std::string name = c.at("name").get<std::string>();
         const logreg::Schedule schedule = to_schedule(c.at("schedule"));
         if (!want(c.at("schedule").at("kind").get<std::string>())) continue;
         ++cases;
-        const logreg::SGDParams params = to_sgd(c.at("sgd"));
+        AnyOptimizer<Scalar> optimizer = optimizer_of<Scalar>(c);
         logreg::LinearSoftmax<Scalar> model(features, classes);
         model.weight() = to_matrix<Scalar>(problem.at("W0"));
         model.bias() = to_vector<Scalar>(problem.at("b0"));
-        logreg::SGD<Scalar> sgd(params);
         const logreg::CrossEntropy<Scalar> loss_fn;
         logreg::RowMatrix<Scalar> z;
         logreg::Gradient<Scalar> grad;
@@ -183,7 +220,7 @@ void check_sgd_cases(const std::function<bool(const std::string& kind)>& want, E
             const logreg::LabelVector y = to_labels(batches[k].at("y"));
 
             // The schedule's lr is what the library trains with; torch's scheduler gave s["lr"].
-            const double lr = schedule(params.lr, static_cast<long long>(k));
+            const double lr = schedule(optimizer.base_lr, static_cast<long long>(k));
             const double want_lr = s.at("lr").get<double>();
             const double e_lr = rel_error(lr, want_lr);
             stats.add(e_lr, at + " lr");
@@ -193,7 +230,7 @@ void check_sgd_cases(const std::function<bool(const std::string& kind)>& want, E
             model.logits(x, z);
             const double loss = loss_fn.loss_and_gradient(z, y);
             model.backward(x, z, grad);
-            sgd.step(model, grad, lr);
+            optimizer.step(model, grad, lr);
 
             const double want_loss = s.at("loss").get<double>();
             const double e_loss = rel_error(loss, want_loss);
@@ -220,18 +257,28 @@ void check_sgd_cases(const std::function<bool(const std::string& kind)>& want, E
 
 TEMPLATE_TEST_CASE("golden: SGD settings match torch.optim.SGD step by step", "[golden][sgd]", double, float) {
     ErrorStats stats{std::string("SGD ") + type_name<TestType>()};
-    check_sgd_cases<TestType>([](const std::string& kind) { return kind == "constant"; }, stats);
+    check_cases<TestType>(
+        "sgd_cases", [](const std::string& kind) { return kind == "constant"; }, stats);
+}
+
+TEMPLATE_TEST_CASE("golden: Adam and AdamW match torch.optim.Adam / AdamW step by step", "[golden][adam]", double,
+                   float) {
+    ErrorStats stats{std::string("Adam/AdamW ") + type_name<TestType>()};
+    check_cases<TestType>(
+        "adam_cases", [](const std::string&) { return true; }, stats);
 }
 
 TEMPLATE_TEST_CASE("golden: step and exponential schedules match StepLR and ExponentialLR", "[golden][schedule]",
                    double, float) {
     ErrorStats stats{std::string("StepLR/ExponentialLR ") + type_name<TestType>()};
-    check_sgd_cases<TestType>([](const std::string& kind) { return kind == "step" || kind == "exponential"; }, stats);
+    check_cases<TestType>(
+        "sgd_cases", [](const std::string& kind) { return kind == "step" || kind == "exponential"; }, stats);
 }
 
 TEMPLATE_TEST_CASE("golden: cosine schedule matches CosineAnnealingLR", "[golden][schedule]", double, float) {
     ErrorStats stats{std::string("CosineAnnealingLR ") + type_name<TestType>()};
-    check_sgd_cases<TestType>([](const std::string& kind) { return kind == "cosine"; }, stats);
+    check_cases<TestType>(
+        "sgd_cases", [](const std::string& kind) { return kind == "cosine"; }, stats);
 }
 
 TEMPLATE_TEST_CASE("golden: CrossEntropy matches nn.CrossEntropyLoss", "[golden][cross_entropy]", double, float) {

@@ -217,8 +217,10 @@ TEST_CASE("bad checkpoints are refused with the file and the problem, the traine
         std::ofstream(path, std::ios::binary) << text;
         refused(path, "metadata rng is not");
     }
-    refused(edited("\"optimizer_has_buffers\":\"1\"", "\"optimizer_has_buffers\":\"2\"", "buf.ckpt"),
-            "optimizer_has_buffers is '2'");
+    refused(edited("\"optimizer\":\"sgd\"", "\"optimizer\":\"ada\"", "opt.ckpt"),
+            "the checkpoint holds the state of the optimizer 'ada' but the trainer uses 'sgd'");
+    refused(edited("optimizer.bias_buffer", "optimizer.bias_bufxer", "buf.ckpt"),
+            "the optimizer state does not fit: SGD::restore: unknown state tensor 'bias_bufxer'");
     // Truncated: the header's offsets reach past the end.
     std::vector<char> cut(bytes.begin(), bytes.end() - 5);
     const std::string cut_path = temp_file("cut.ckpt");

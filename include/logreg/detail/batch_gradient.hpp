@@ -1,5 +1,5 @@
 // logreg/detail/batch_gradient.hpp - the hot path: gradient of the mean loss over one mini-batch,
-// and optionally the SGD update, in one parallel pass.
+// and optionally the optimizer's update, in one parallel pass.
 //
 // For a batch of row indices into a data set, each thread takes a contiguous slice of the
 // batch and walks it in blocks of `block_rows` rows. For every block it
@@ -12,9 +12,10 @@
 // So the batch is never materialised as floats and X is read from memory once.
 // Then the threads wait for each other and each one sums the partial gradients of its own
 // share of the classes (in slice order: bitwise reproducible for a fixed thread count),
-// divides by the batch's total weight and, in compute_and_step(), applies the SGD update to
-// those classes. So no thread gathers the whole gradient or writes the whole of W: with 10
-// classes these 31 KB matrices crossing between cores cost more than a step's arithmetic.
+// divides by the batch's total weight and, in compute_and_step(), applies the optimizer's update
+// to those classes (any optimizer of logreg/optimizer.hpp, reached through one function pointer).
+// So no thread gathers the whole gradient or writes the whole of W: with 10 classes these 31 KB
+// matrices crossing between cores cost more than a step's arithmetic.
 // All buffers are sized by reserve(), so a steady-state step does not touch the heap.
 #pragma once
 
@@ -22,8 +23,8 @@
 #include <logreg/detail/kernels.hpp>
 #include <logreg/detail/thread_pool.hpp>
 #include <logreg/linear_softmax.hpp>
+#include <logreg/optimizer.hpp>
 #include <logreg/preprocess.hpp>
-#include <logreg/sgd.hpp>
 #include <logreg/types.hpp>
 
 #include <algorithm>
@@ -87,18 +88,19 @@ public:
         return job.total_sums;
     }
 
-    /// compute(), then the SGD update of `model` with learning rate `lr`, each thread updating
-    /// its own classes. Skips the update when the batch's total weight is zero. On return
-    /// gradient() is scratch (see SGD::step).
-    template <typename Feature>
-    LossSums compute_and_step(LinearSoftmax<Scalar>& model, SGD<Scalar>& optimizer, double lr,
+    /// compute(), then the optimizer's update of `model` with learning rate `lr`, each thread
+    /// updating its own classes (Optimizer::update_rows). Skips the update when the batch's total
+    /// weight is zero. On return gradient() is scratch.
+    template <typename Optimizer, typename Feature>
+    LossSums compute_and_step(LinearSoftmax<Scalar>& model, Optimizer& optimizer, double lr,
                               const CrossEntropy<Scalar>& loss, const RowMatrix<Feature>& features,
                               const LabelVector& labels, const Vector<double>& weights, const Index* rows, Index count,
                               const Preprocessor<Scalar>& pre, ThreadPool& pool, const Index* next_rows = nullptr,
                               Index next_count = 0) {
-        optimizer.begin_step(model, total_, lr);  // checks; creates the momentum buffers on the first step
+        optimizer.begin_step(model, total_, lr);  // checks; creates its buffers on the first step
         Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
         job.optimizer = &optimizer;
+        job.update_rows = &update_rows_of<Optimizer>;
         job.update_model = &model;
         job.lr = lr;
         std::fill(finite_.begin(), finite_.end(), 1);
@@ -124,6 +126,16 @@ private:
         LossSums sums;
     };
 
+    // The optimizer's update of a class range, behind one function pointer, so that Job needs no
+    // optimizer type.
+    using UpdateRows = bool (*)(void* optimizer, LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr,
+                                Index first, Index count, Scalar grad_scale);
+    template <typename Optimizer>
+    static bool update_rows_of(void* optimizer, LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr,
+                               Index first, Index count, Scalar grad_scale) {
+        return static_cast<Optimizer*>(optimizer)->update_rows(model, grad, lr, first, count, grad_scale);
+    }
+
     template <typename Feature>
     struct Job {
         BatchGradient* self;
@@ -137,7 +149,8 @@ private:
         const Preprocessor<Scalar>* pre;
         const Index* next_rows;
         Index next_count;
-        SGD<Scalar>* optimizer = nullptr;               // set by compute_and_step: apply the update too
+        void* optimizer = nullptr;                      // set by compute_and_step: apply the update too
+        UpdateRows update_rows = nullptr;               // ... with this function of its type
         LinearSoftmax<Scalar>* update_model = nullptr;  // `model`, writable (compute_and_step only)
         double lr = 0;
         LossSums total_sums{};            // written by thread 0
@@ -197,7 +210,7 @@ private:
             const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
             if (optimizer) {  // scaling, update and finiteness check in one pass (see SGD)
                 self->finite_[static_cast<std::size_t>(t)] =
-                    optimizer->update_rows(*update_model, self->total_, lr, c0, nc, inv);
+                    update_rows(optimizer, *update_model, self->total_, lr, c0, nc, inv);
             } else {
                 self->total_.weight.middleRows(c0, nc) *= inv;
                 self->total_.bias.segment(c0, nc) *= inv;

@@ -45,9 +45,12 @@ template <typename T>
 MPI_Datatype mpi_type() {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, long long>,
                   "logreg::distributed: only float, double and long long travel over MPI");
-    if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
-    else if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
-    else return MPI_LONG_LONG;
+    if constexpr (std::is_same_v<T, float>)
+        return MPI_FLOAT;
+    else if constexpr (std::is_same_v<T, double>)
+        return MPI_DOUBLE;
+    else
+        return MPI_LONG_LONG;
 }
 
 inline std::string mpi_error_string(int code) {
@@ -88,11 +91,10 @@ private:
 class Communicator {
 public:
     /// `timeout_seconds`: how long a collective may take before the peers are presumed dead.
-    explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD, double timeout_seconds = 300.0)
-        : timeout_(timeout_seconds) {
+    explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD, double timeout_seconds = 300.0) : timeout_(timeout_seconds) {
         if (!(timeout_seconds > 0))
-            throw InvalidParameter(detail::cat("Communicator: timeout_seconds is ", timeout_seconds,
-                                               "; it must be > 0"));
+            throw InvalidParameter(
+                detail::cat("Communicator: timeout_seconds is ", timeout_seconds, "; it must be > 0"));
         check(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup");
         check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
         check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
@@ -163,7 +165,8 @@ private:
     void wait(MPI_Request& request, const char* what) {
         using Clock = std::chrono::steady_clock;
         const auto start = Clock::now();
-        const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_));
+        const auto deadline =
+            start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_));
         for (long polls = 0;; ++polls) {
             int done = 0;
             check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
@@ -182,7 +185,8 @@ private:
 
     void check(int rc, const char* call) const {
         if (rc != MPI_SUCCESS)
-            throw CommunicationError(detail::cat("rank ", rank_, ": ", call, " failed: ", detail::mpi_error_string(rc)));
+            throw CommunicationError(
+                detail::cat("rank ", rank_, ": ", call, " failed: ", detail::mpi_error_string(rc)));
     }
 
     MPI_Comm comm_ = MPI_COMM_NULL;
@@ -197,7 +201,9 @@ template <typename Scalar>
 class GradientAllreduce {
 public:
     GradientAllreduce(Communicator& comm, Index classes, Index features)
-        : comm_(&comm), weights_(classes * features), buffer_(static_cast<std::size_t>(classes * features + classes + 4)) {}
+        : comm_(&comm),
+          weights_(classes * features),
+          buffer_(static_cast<std::size_t>(classes * features + classes + 4)) {}
 
     /// Scalars sent per step: classes x features + classes + 4.
     Index size() const { return static_cast<Index>(buffer_.size()); }
@@ -272,9 +278,9 @@ Evaluation evaluate_sharded(Communicator& comm, const LinearSoftmax<Scalar>& mod
 /// rank's validation rows, may be empty) is evaluated after each epoch over all ranks; `on_epoch`
 /// runs on every rank (print on the root only). Sample weights are supported; the trainer's
 /// per-batch callbacks are not called. Returns the same report on every rank.
-template <typename Scalar, typename Feature>
-TrainReport fit_sharded(Trainer<Scalar>& trainer, const Dataset<Feature>& shard, const Preprocessor<Scalar>& pre,
-                        Communicator& comm, const Dataset<Feature>* val = nullptr,
+template <typename Scalar, typename Optimizer, typename Feature>
+TrainReport fit_sharded(Trainer<Scalar, Optimizer>& trainer, const Dataset<Feature>& shard,
+                        const Preprocessor<Scalar>& pre, Communicator& comm, const Dataset<Feature>* val = nullptr,
                         const std::function<void(const EpochRecord&)>& on_epoch = {}) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
@@ -293,7 +299,7 @@ TrainReport fit_sharded(Trainer<Scalar>& trainer, const Dataset<Feature>& shard,
     GradientAllreduce<Scalar> reducer(comm, trainer.model().num_classes(), trainer.model().num_features());
     trainer.set_gradient_reducer([&reducer](Gradient<Scalar>& g, LossSums& s) { reducer(g, s); });
     struct Unhook {  // the trainer must not keep a reducer that points into this frame
-        Trainer<Scalar>& t;
+        Trainer<Scalar, Optimizer>& t;
         ~Unhook() { t.set_gradient_reducer({}); }
     } unhook{trainer};
     trainer.prepare(std::max<Index>(1, std::min(opt.batch_size, shard.size())));
@@ -305,7 +311,7 @@ TrainReport fit_sharded(Trainer<Scalar>& trainer, const Dataset<Feature>& shard,
         const IndexVector order = shard_order(shard.size(), opt.seed, epoch, comm.rank(), opt.shuffle);
         BatchPlan plan(shard_rows, opt.batch_size);
         const LinearSoftmax<Scalar> epoch_start_model = trainer.model();
-        const SGD<Scalar> epoch_start_optimizer = trainer.optimizer();
+        const Optimizer epoch_start_optimizer = trainer.optimizer();
         EpochRecord rec;
         rec.epoch = epoch + 1;
         rec.lr = trainer.current_lr();

@@ -3,11 +3,13 @@
 //
 // A checkpoint is a safetensors file (see safetensors.hpp):
 //   tensors   weight [classes, features], bias [classes] (the model, in the trainer's Scalar type);
-//             optimizer.weight_buffer, optimizer.bias_buffer (SGD momentum, only once they exist)
-//   metadata  format = "logreg.checkpoint", logreg_version, scalar (F32/F64), epochs_done,
-//             batches_done_in_epoch, schedule_steps, optimizer_steps, optimizer_has_buffers,
+//             optimizer.<name> for each tensor of the optimizer's state() (SGD: weight_buffer and
+//             bias_buffer once momentum has started; Adam/AdamW: the moments), shaped like W or b
+//   metadata  format = "logreg.checkpoint", logreg_version, scalar (F32/F64), optimizer (its name),
+//             epochs_done, batches_done_in_epoch, schedule_steps, optimizer_steps,
 //             rng (the std::mt19937_64 state as text, as operator<< writes it), and the caller's extras
 //             (e.g. the options the run was started with, to refuse a resume with other options).
+// Checkpoints of logreg 0.1.0 (no "optimizer" entry, SGD's optimizer_has_buffers) load as SGD.
 // It is written with write_file_atomically: a reader, or a process killed at any moment, sees the
 // previous checkpoint or the new one, never a mix.
 #pragma once
@@ -35,9 +37,16 @@ inline constexpr const char* checkpoint_format = "logreg.checkpoint";
 namespace detail {
 
 inline const std::set<std::string>& reserved_checkpoint_keys() {
-    static const std::set<std::string> keys = {"format",          "logreg_version",        "scalar",
-                                               "epochs_done",     "batches_done_in_epoch", "schedule_steps",
-                                               "optimizer_steps", "optimizer_has_buffers", "rng"};
+    static const std::set<std::string> keys = {"format",
+                                               "logreg_version",
+                                               "scalar",
+                                               "optimizer",
+                                               "epochs_done",
+                                               "batches_done_in_epoch",
+                                               "schedule_steps",
+                                               "optimizer_steps",
+                                               "optimizer_has_buffers",
+                                               "rng"};
     return keys;
 }
 
@@ -50,13 +59,13 @@ inline std::string rng_text(const logreg::detail::Rng& rng) {
 
 }  // namespace detail
 
-/// Writes the trainer's state (model, momentum buffers, step and epoch counters, RNG) to `path`,
+/// Writes the trainer's state (model, optimizer state, step and epoch counters, RNG) to `path`,
 /// atomically, with `extra` as additional metadata. Call it between fit() calls or from an
 /// on_epoch callback (the state is consistent there), or after fit() returned
 /// StopReason::interrupted. Throws InvalidParameter for a reserved extra key, NumericalError for
 /// a non-finite model, IoError if writing fails (the previous file then stays as it was).
-template <typename Scalar>
-void save_checkpoint(const std::string& path, const Trainer<Scalar>& trainer,
+template <typename Scalar, typename Optimizer>
+void save_checkpoint(const std::string& path, const Trainer<Scalar, Optimizer>& trainer,
                      const std::map<std::string, std::string>& extra = {}) {
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "logreg::io::save_checkpoint: checkpoints store float or double models");
@@ -66,14 +75,12 @@ void save_checkpoint(const std::string& path, const Trainer<Scalar>& trainer,
     for (const auto& [key, value] : extra)
         if (detail::reserved_checkpoint_keys().count(key))
             throw InvalidParameter("save_checkpoint '" + path + "': metadata key '" + key + "' is reserved by logreg");
-    const SGD<Scalar>& opt = trainer.optimizer();
+    const OptimizerState<Scalar> state = trainer.optimizer().state();
     SafetensorsWriter w;
     w.add("weight", model.weight());
     w.add("bias", model.bias());
-    if (opt.has_buffers()) {
-        w.add("optimizer.weight_buffer", opt.weight_buffer());
-        w.add("optimizer.bias_buffer", opt.bias_buffer());
-    }
+    for (const auto& [name, m] : state.matrices) w.add("optimizer." + name, m);
+    for (const auto& [name, v] : state.vectors) w.add("optimizer." + name, v);
     for (const auto& [key, value] : extra) w.set_metadata(key, value);
     w.set_metadata("format", checkpoint_format);
     w.set_metadata("logreg_version", logreg::version);
@@ -81,8 +88,8 @@ void save_checkpoint(const std::string& path, const Trainer<Scalar>& trainer,
     w.set_metadata("epochs_done", std::to_string(trainer.epochs_done()));
     w.set_metadata("batches_done_in_epoch", std::to_string(trainer.batches_done_in_epoch()));
     w.set_metadata("schedule_steps", std::to_string(trainer.schedule_steps()));
-    w.set_metadata("optimizer_steps", std::to_string(opt.steps()));
-    w.set_metadata("optimizer_has_buffers", opt.has_buffers() ? "1" : "0");
+    w.set_metadata("optimizer", Optimizer::name);
+    w.set_metadata("optimizer_steps", std::to_string(state.steps));
     w.set_metadata("rng", detail::rng_text(trainer.rng()));
     w.save(path);
 }
@@ -91,8 +98,8 @@ void save_checkpoint(const std::string& path, const Trainer<Scalar>& trainer,
 /// same shape and Scalar type; returns the extra metadata. Everything is validated before the
 /// trainer is touched: on any error (IoError, FormatError naming the file and the entry,
 /// NumericalError) the trainer is unchanged.
-template <typename Scalar>
-std::map<std::string, std::string> load_checkpoint(const std::string& path, Trainer<Scalar>& trainer) {
+template <typename Scalar, typename Optimizer>
+std::map<std::string, std::string> load_checkpoint(const std::string& path, Trainer<Scalar, Optimizer>& trainer) {
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "logreg::io::load_checkpoint: checkpoints store float or double models");
     using logreg::detail::cat;
@@ -120,10 +127,11 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Trai
     const Index batches_done = static_cast<Index>(count("batches_done_in_epoch", std::int64_t{1} << 40));
     const long long schedule_steps = count("schedule_steps", std::int64_t{1} << 60);
     const long long optimizer_steps = count("optimizer_steps", std::int64_t{1} << 60);
-    const std::string& has_buffers_text = meta("optimizer_has_buffers");
-    if (has_buffers_text != "0" && has_buffers_text != "1")
-        throw f.error("metadata optimizer_has_buffers is '" + has_buffers_text + "'; expected 0 or 1");
-    const bool has_buffers = has_buffers_text == "1";
+    const auto optimizer_entry = md.find("optimizer");
+    const std::string optimizer_name = optimizer_entry != md.end() ? optimizer_entry->second : "sgd";  // 0.1.0
+    if (optimizer_name != Optimizer::name)
+        throw f.error("the checkpoint holds the state of the optimizer '" + optimizer_name +
+                      "' but the trainer uses '" + Optimizer::name + "'");
 
     logreg::detail::Rng rng;
     {
@@ -149,25 +157,33 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Trai
     };
     const std::vector<Scalar> weight = tensor("weight", classes, features);
     const std::vector<Scalar> bias = tensor("bias", classes, -1);
-    std::vector<Scalar> weight_buf, bias_buf;
-    if (has_buffers) {
-        weight_buf = tensor("optimizer.weight_buffer", classes, features);
-        bias_buf = tensor("optimizer.bias_buffer", classes, -1);
+    // The optimizer's tensors: 2-D ones shaped like W, 1-D ones like b; the optimizer itself
+    // checks their names on a scratch copy, before the trainer is touched.
+    OptimizerState<Scalar> state;
+    state.steps = optimizer_steps;
+    for (const auto& [name, t] : f.tensors()) {
+        if (name == "weight" || name == "bias") continue;
+        if (name.rfind("optimizer.", 0) != 0) throw f.error("unexpected tensor '" + name + "' in a checkpoint");
+        const std::string key = name.substr(10);
+        if (t.shape.size() == 2) {
+            const std::vector<Scalar> v = tensor(name, classes, features);
+            state.matrices.emplace(key, Eigen::Map<const RowMatrix<Scalar>>(v.data(), classes, features));
+        } else {
+            const std::vector<Scalar> v = tensor(name, classes, -1);
+            state.vectors.emplace(key, Eigen::Map<const Vector<Scalar>>(v.data(), classes));
+        }
     }
-    for (const auto& [name, t] : f.tensors())
-        if (name != "weight" && name != "bias" && !(has_buffers && name.rfind("optimizer.", 0) == 0))
-            throw f.error("unexpected tensor '" + name + "' in a checkpoint");
+    Optimizer restored = trainer.optimizer();
+    try {
+        restored.restore(state);
+    } catch (const InvalidParameter& e) {
+        throw f.error(std::string("the optimizer state does not fit: ") + e.what());
+    }
 
     // All checked: now change the trainer.
     trainer.model().weight() = Eigen::Map<const RowMatrix<Scalar>>(weight.data(), classes, features);
     trainer.model().bias() = Eigen::Map<const Vector<Scalar>>(bias.data(), classes);
-    RowMatrix<Scalar> wb;
-    Vector<Scalar> bb;
-    if (has_buffers) {
-        wb = Eigen::Map<const RowMatrix<Scalar>>(weight_buf.data(), classes, features);
-        bb = Eigen::Map<const Vector<Scalar>>(bias_buf.data(), classes);
-    }
-    trainer.optimizer().restore_state(std::move(wb), std::move(bb), has_buffers, optimizer_steps);
+    trainer.optimizer() = std::move(restored);
     trainer.set_position(epochs_done, batches_done, schedule_steps);
     trainer.rng() = rng;
 

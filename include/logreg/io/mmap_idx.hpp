@@ -84,8 +84,8 @@ public:
         const Index first = w * window_rows_, count = std::min(window_rows_, rows_ - first);
         const std::uint64_t begin = header_ + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(cols_);
         const std::uint64_t aligned = begin / page_ * page_;  // mmap offsets must be page-aligned
-        length_ = static_cast<std::size_t>(begin - aligned + static_cast<std::uint64_t>(count) *
-                                                                 static_cast<std::uint64_t>(cols_));
+        length_ = static_cast<std::size_t>(begin - aligned +
+                                           static_cast<std::uint64_t>(count) * static_cast<std::uint64_t>(cols_));
         void* p = ::mmap(nullptr, length_, PROT_READ, MAP_PRIVATE, fd_, static_cast<off_t>(aligned));
         if (p == MAP_FAILED) {
             length_ = 0;
@@ -104,8 +104,9 @@ private:
         if (::pread(fd_, h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
             throw FormatError(cat(path_, ": too short for an IDX image header (16 bytes)"));
         if (h[0] == 0x1f && h[1] == 0x8b)
-            throw FormatError(cat(path_, ": the file is gzip-compressed; memory mapping needs the raw IDX file "
-                                         "(decompress it first with gunzip)"));
+            throw FormatError(cat(path_,
+                                  ": the file is gzip-compressed; memory mapping needs the raw IDX file "
+                                  "(decompress it first with gunzip)"));
         if (h[0] != 0 || h[1] != 0 || h[2] != 0x08 || h[3] != 3)
             throw FormatError(cat(path_, ": not an IDX image file of unsigned bytes (magic 0x00000803 expected)"));
         const auto be32 = [&](int at) {
@@ -148,8 +149,8 @@ private:
 /// to Trainer::step_rows, so the core's allocation-free step runs unchanged; the copy costs one
 /// batch-sized allocation per step here (the in-memory path allocates none). Records the train
 /// loss and time of each epoch; no validation, callbacks or checkpoints on this path.
-template <typename Scalar>
-TrainReport fit_mapped(Trainer<Scalar>& trainer, MmapIdxDataset& data, const Preprocessor<Scalar>& pre) {
+template <typename Scalar, typename Optimizer>
+TrainReport fit_mapped(Trainer<Scalar, Optimizer>& trainer, MmapIdxDataset& data, const Preprocessor<Scalar>& pre) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
@@ -187,8 +188,8 @@ TrainReport fit_mapped(Trainer<Scalar>& trainer, MmapIdxDataset& data, const Pre
             const std::uint8_t* base = data.map_window(w);
             const Index first = w * data.window_rows(), count = std::min(data.window_rows(), n - first);
             // Rows within the window: a seed per (epoch, window) so the order is reproducible.
-            const IndexVector local =
-                distributed::shard_order(count, opt.seed ^ 0x6a09e667f3bcc909ULL, epoch, static_cast<int>(w), opt.shuffle);
+            const IndexVector local = distributed::shard_order(count, opt.seed ^ 0x6a09e667f3bcc909ULL, epoch,
+                                                               static_cast<int>(w), opt.shuffle);
             for (Index i = 0; i < count; ++i) {
                 const Index r = local[i];
                 std::memcpy(x.row(filled).data(), base + r * d, static_cast<std::size_t>(d));
@@ -204,7 +205,8 @@ TrainReport fit_mapped(Trainer<Scalar>& trainer, MmapIdxDataset& data, const Pre
         if (!std::isfinite(rec.train_loss) || !trainer.model().all_finite()) {
             report.reason = StopReason::diverged;
             report.diverged_epoch = epoch + 1;
-            report.message = logreg::detail::cat("training diverged in epoch ", epoch + 1, "; try a smaller learning rate");
+            report.message =
+                logreg::detail::cat("training diverged in epoch ", epoch + 1, "; try a smaller learning rate");
             report.seconds = since(start);
             return report;
         }
