@@ -19,8 +19,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +31,8 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -41,9 +43,14 @@ struct Options {
     int epochs = 10;
     long long batch_size = 64;
     double lr = 0.5;  // with the cosine schedule: 92.5-92.6% on 4 seeds (see docs/mnist.md)
-    double momentum = 0.0;
-    bool nesterov = false;
-    double weight_decay = 0.0;
+    std::string optimizer = "sgd";
+    double momentum = 0.0;  // SGD
+    bool nesterov = false;  // SGD
+    double beta1 = 0.9;     // Adam, AdamW (PyTorch's defaults)
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    bool amsgrad = false;
+    double weight_decay = 0.0;  // AdamW: 0.01 unless given (PyTorch's default)
     std::string schedule = "cosine";
     std::string init = "uniform";
     std::string normalize = "unit";
@@ -54,8 +61,8 @@ struct Options {
     std::string checkpoint, resume;
     long long limit_train = 0;  // hidden, for tests: train on the first N images only (0: all)
     bool quiet = false;
-    bool distributed = false;   // --distributed: data-parallel over MPI (mnist_train_distributed.hpp)
-    double mpi_timeout = 300;   // seconds a collective may take before the peers are presumed dead
+    bool distributed = false;  // --distributed: data-parallel over MPI (mnist_train_distributed.hpp)
+    double mpi_timeout = 300;  // seconds a collective may take before the peers are presumed dead
 };
 
 // Set by SIGINT/SIGTERM; the trainer checks it after each batch. A lock-free atomic store is
@@ -63,7 +70,9 @@ struct Options {
 std::atomic<bool> stop_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag must be usable from a signal handler");
 
-extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+extern "C" void on_stop_signal(int) {
+    stop_requested.store(true);
+}
 
 void install_stop_handler() {
     struct sigaction sa {};
@@ -112,9 +121,17 @@ nlohmann::json options_json(const Options& o) {
     j["data"] = o.data;
     j["epochs"] = o.epochs;
     j["batch_size"] = o.batch_size;
+    j["optimizer"] = o.optimizer;
     j["lr"] = o.lr;
-    j["momentum"] = o.momentum;
-    j["nesterov"] = o.nesterov;
+    if (o.optimizer == "sgd") {
+        j["momentum"] = o.momentum;
+        j["nesterov"] = o.nesterov;
+    } else {
+        j["beta1"] = o.beta1;
+        j["beta2"] = o.beta2;
+        j["eps"] = o.eps;
+        j["amsgrad"] = o.amsgrad;
+    }
     j["weight_decay"] = o.weight_decay;
     j["schedule"] = o.schedule;
     j["init"] = o.init;
@@ -154,16 +171,16 @@ std::string option_differences(const std::string& saved_text, const Options& o) 
     return diff;
 }
 
-
-int run(const Options& o) {
+template <typename Optimizer>
+int run_with(const Options& o, Optimizer optimizer) {
     using namespace logreg;
     examples::print_build_info(std::cout, o.threads);
 
     auto train = io::load_mnist(o.data, io::MnistSplit::train);
     if (o.limit_train > 0) {
         if (o.limit_train > train.size())
-            throw InvalidParameter(detail::cat("--limit-train ", o.limit_train, " is more than the ", train.size(),
-                                               " training images"));
+            throw InvalidParameter(
+                detail::cat("--limit-train ", o.limit_train, " is more than the ", train.size(), " training images"));
         train = train.subset(iota(static_cast<Index>(o.limit_train)));
     }
     const auto test = io::load_mnist(o.data, io::MnistSplit::test);
@@ -178,10 +195,11 @@ int run(const Options& o) {
     const Normalization norm = parse_normalization(o.normalize);
     const Preprocessor<Scalar> pre = norm == Normalization::standard
                                          ? Preprocessor<Scalar>::standard(train, split.train)
-                                         : norm == Normalization::unit ? Preprocessor<Scalar>::unit(784)
-                                                                       : Preprocessor<Scalar>::identity(784);
+                                     : norm == Normalization::unit ? Preprocessor<Scalar>::unit(784)
+                                                                   : Preprocessor<Scalar>::identity(784);
 
-    Trainer<Scalar> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt);
+    Trainer<Scalar, Optimizer> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt,
+                                       std::move(optimizer));
     ProgressBar bar(!o.quiet && isatty(STDOUT_FILENO));
     Callbacks cb;
     cb.on_batch = [&](const BatchRecord& b) {
@@ -279,16 +297,35 @@ int main(int argc, char** argv) {
     app.add_option("--batch-size", o.batch_size, "samples per mini-batch")
         ->check(CLI::Range(1LL, 1LL << 30))
         ->capture_default_str();
-    app.add_option("--lr", o.lr, "learning rate (> 0)")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--momentum", o.momentum, "SGD momentum in [0, 1)")->check(CLI::Range(0.0, 0.999999))
+    app.add_option("--optimizer", o.optimizer, "sgd (torch.optim.SGD), adam (Adam) or adamw (AdamW)")
+        ->check(CLI::IsMember({"sgd", "adam", "adamw"}))
         ->capture_default_str();
-    app.add_flag("--nesterov", o.nesterov, "Nesterov momentum (needs --momentum > 0)");
-    app.add_option("--weight-decay", o.weight_decay, "L2 weight decay (>= 0)")->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
+    auto* lr = app.add_option("--lr", o.lr, "learning rate (> 0; default 0.5 for sgd, 0.001 for adam and adamw)")
+                   ->check(CLI::PositiveNumber);
+    std::vector<CLI::Option*> sgd_only, adam_only;
+    sgd_only.push_back(app.add_option("--momentum", o.momentum, "SGD momentum in [0, 1)")
+                           ->check(CLI::Range(0.0, 0.999999))
+                           ->capture_default_str());
+    sgd_only.push_back(app.add_flag("--nesterov", o.nesterov, "Nesterov momentum (needs --momentum > 0)"));
+    adam_only.push_back(app.add_option("--beta1", o.beta1, "Adam/AdamW: first-moment decay in [0, 1)")
+                            ->check(CLI::Range(0.0, 0.999999))
+                            ->capture_default_str());
+    adam_only.push_back(app.add_option("--beta2", o.beta2, "Adam/AdamW: second-moment decay in [0, 1)")
+                            ->check(CLI::Range(0.0, 0.999999))
+                            ->capture_default_str());
+    adam_only.push_back(app.add_option("--eps", o.eps, "Adam/AdamW: added to the denominator (> 0)")
+                            ->check(CLI::PositiveNumber)
+                            ->capture_default_str());
+    adam_only.push_back(app.add_flag("--amsgrad", o.amsgrad, "Adam/AdamW: AMSGrad (the maximum second moment)"));
+    auto* weight_decay = app.add_option("--weight-decay", o.weight_decay,
+                                        "weight decay (>= 0): L2 in the gradient for sgd and adam, decoupled for "
+                                        "adamw (default 0, for adamw 0.01)")
+                             ->check(CLI::NonNegativeNumber);
     app.add_option("--schedule", o.schedule, "learning-rate schedule")
         ->check(CLI::IsMember({"constant", "step", "exp", "cosine"}))
         ->capture_default_str();
-    app.add_option("--init", o.init, "initial weights")->check(CLI::IsMember({"zeros", "uniform"}))
+    app.add_option("--init", o.init, "initial weights")
+        ->check(CLI::IsMember({"zeros", "uniform"}))
         ->capture_default_str();
     app.add_option("--normalize", o.normalize, "unit: pixels/255; standard: per-pixel mean/std of the train part")
         ->check(CLI::IsMember({"unit", "standard"}))
@@ -297,7 +334,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 0.99))
         ->capture_default_str();
     app.add_option("--seed", o.seed, "seed for initialisation, shuffling and the split")->capture_default_str();
-    app.add_option("--threads", o.threads, "threads used for training")->check(CLI::Range(1, 1024))
+    app.add_option("--threads", o.threads, "threads used for training")
+        ->check(CLI::Range(1, 1024))
         ->capture_default_str();
     app.add_option("--save", o.save, "write the trained model (safetensors) to FILE");
     app.add_option("--report", o.report, "write an HTML report with plots and sample digits to FILE");
@@ -310,18 +348,29 @@ int main(int argc, char** argv) {
         ->group("");  // hidden from --help
     app.add_flag("--quiet", o.quiet, "print only the final accuracy line");
 #ifdef LOGREG_HAVE_MPI
-    app.add_flag("--distributed", o.distributed, "data-parallel training over MPI: mpirun -np P mnist_train --distributed");
+    app.add_flag("--distributed", o.distributed,
+                 "data-parallel training over MPI: mpirun -np P mnist_train --distributed");
     app.add_option("--mpi-timeout", o.mpi_timeout, "with --distributed: seconds before a silent rank counts as dead")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
 #endif
     CLI11_PARSE(app, argc, argv);
+    // Options of the other optimizer are refused rather than silently ignored.
+    for (CLI::Option* option : o.optimizer == "sgd" ? adam_only : sgd_only)
+        if (option->count() > 0) {
+            std::cerr << "mnist_train: error: " << option->get_name() << " applies to --optimizer "
+                      << (o.optimizer == "sgd" ? "adam and adamw" : "sgd") << ", not to --optimizer " << o.optimizer
+                      << "\n";
+            return 2;
+        }
+    if (o.optimizer != "sgd" && lr->count() == 0) o.lr = 1e-3;  // PyTorch's default for Adam and AdamW
+    if (o.optimizer == "adamw" && weight_decay->count() == 0) o.weight_decay = 0.01;
     install_stop_handler();
     try {
 #ifdef LOGREG_HAVE_MPI
         if (o.distributed) return examples::run_distributed(o, options_json(o));
 #endif
-        return run(o);
+        return examples::with_optimizer<Scalar>(o, [&](auto optimizer) { return run_with(o, std::move(optimizer)); });
     } catch (const logreg::Error& e) {
         std::cerr << "mnist_train: error: " << e.what() << "\n";
         return 2;

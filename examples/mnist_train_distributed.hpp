@@ -25,13 +25,14 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <utility>
 
 namespace examples {
 
-template <typename Options>
-int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::distributed::Communicator& comm) {
+template <typename Scalar, typename Options, typename Optimizer>
+int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::distributed::Communicator& comm,
+                            Optimizer optimizer) {
     using namespace logreg;
-    using Scalar = float;
     const bool root = comm.is_root();
     if (!o.checkpoint.empty() || !o.resume.empty())
         throw InvalidParameter("--checkpoint and --resume are not supported with --distributed");
@@ -49,7 +50,8 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
     // Validation: the same fraction of every slice, chosen with a per-rank seed.
     Dataset<std::uint8_t> train = slice, val;
     if (o.val_split > 0) {
-        const Split s = train_validation_split(slice.size(), o.val_split, distributed::shard_seed(o.seed, -1, comm.rank()));
+        const Split s =
+            train_validation_split(slice.size(), o.val_split, distributed::shard_seed(o.seed, -1, comm.rank()));
         train = slice.subset(s.train);
         val = slice.subset(s.validation);
     }
@@ -61,7 +63,8 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
     TrainOptions topt = examples::train_options(o);
     topt.validation_fraction = 0;  // each rank holds out its own part below
     const auto pre = Preprocessor<Scalar>::unit(784);
-    Trainer<Scalar> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt);
+    Trainer<Scalar, Optimizer> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt,
+                                       std::move(optimizer));
     const auto on_epoch = [&](const EpochRecord& e) {
         if (!root || o.quiet) return;
         std::printf("epoch %3d  train loss %.4f", e.epoch, e.train_loss);
@@ -100,7 +103,8 @@ int run_distributed(const Options& o, const nlohmann::json& settings) {
     logreg::distributed::Environment env;
     logreg::distributed::Communicator comm(MPI_COMM_WORLD, o.mpi_timeout);
     try {
-        return run_distributed_checked(o, settings, comm);
+        return with_optimizer<float>(
+            o, [&](auto optimizer) { return run_distributed_checked<float>(o, settings, comm, std::move(optimizer)); });
     } catch (const std::exception& e) {
         std::cerr << "mnist_train: error (rank " << comm.rank() << " of " << comm.size() << "): " << e.what() << "\n";
         std::cerr.flush();

@@ -49,6 +49,15 @@ logreg_program_test(mnist_train_unknown_option EXPECT failure MATCH "--bogus"
   COMMAND $<TARGET_FILE:mnist_train> --bogus)
 logreg_program_test(mnist_train_nesterov_without_momentum MNIST EXPECT failure MATCH "'nesterov'"
   COMMAND $<TARGET_FILE:mnist_train> --nesterov --epochs 1)
+logreg_program_test(mnist_train_momentum_with_adam EXPECT failure MATCH "--momentum applies to --optimizer sgd"
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer adam --momentum 0.9)
+logreg_program_test(mnist_train_beta1_with_sgd EXPECT failure MATCH "--beta1 applies to --optimizer adam and adamw"
+  COMMAND $<TARGET_FILE:mnist_train> --beta1 0.8)
+logreg_program_test(mnist_train_bad_optimizer EXPECT failure MATCH "--optimizer.*rmsprop"
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer rmsprop)
+logreg_program_test(mnist_train_adam_reaches_92 MNIST EXPECT success MATCH "test accuracy 0\\.9[2-9]"
+  JSON ${work}/adam.json MIN_ACCURACY 0.92
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer adam --quiet --metrics-json ${work}/adam.json)
 logreg_program_test(mnist_train_help EXPECT success MATCH "--batch-size.*--normalize"
   COMMAND $<TARGET_FILE:mnist_train> --help)
 
@@ -78,10 +87,15 @@ logreg_program_test(mnist_eval_missing_model EXPECT failure MATCH "no-such.safet
 # resumed: the checkpoint always loads and the final model is bitwise the uninterrupted run's.
 find_program(LOGREG_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(LOGREG_PYTHON3)
-  logreg_program_test(mnist_train_kill_resume MNIST EXPECT success
+  logreg_program_test(mnist_train_kill_resume MNIST EXPECT success MATCH "PASS"
     COMMAND ${LOGREG_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/robustness/kill_resume_test.py
             $<TARGET_FILE:mnist_train> ${work}/kill_resume)
-  set_tests_properties(mnist_train_kill_resume PROPERTIES TIMEOUT 900 ENVIRONMENT "LOGREG_TEST_SEED=${LOGREG_TEST_SEED}")
+  # The same with Adam (amsgrad, weight decay): its moments survive kill -9 and resume bitwise.
+  logreg_program_test(mnist_train_kill_resume_adam MNIST EXPECT success MATCH "PASS"
+    COMMAND ${LOGREG_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/robustness/kill_resume_test.py
+            $<TARGET_FILE:mnist_train> ${work}/kill_resume_adam adam)
+  set_tests_properties(mnist_train_kill_resume mnist_train_kill_resume_adam PROPERTIES TIMEOUT 900
+    ENVIRONMENT "LOGREG_TEST_SEED=${LOGREG_TEST_SEED}")
 endif()
 
 # A learning rate far too large: a clear error naming epoch and batch and a hint, exit 3.

@@ -4,6 +4,8 @@
 #include <logreg/logreg.hpp>
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
 namespace examples {
 
@@ -29,6 +31,26 @@ logreg::TrainOptions train_options(const Options& o) {
     t.schedule.t_max = std::max(1, o.epochs);
     t.validate();
     return t;
+}
+
+/// Calls f(optimizer) with the optimizer that o.optimizer names ("sgd", "adam", "adamw"), its
+/// hyper-parameters taken from the options (validated: the error names the field).
+template <typename Scalar, typename Options, typename F>
+decltype(auto) with_optimizer(const Options& o, F&& f) {
+    if (o.optimizer == "sgd") return f(logreg::SGD<Scalar>(train_options(o).sgd));
+    auto fill = [&o](auto params) {
+        params.lr = o.lr;
+        params.beta1 = o.beta1;
+        params.beta2 = o.beta2;
+        params.eps = o.eps;
+        params.weight_decay = o.weight_decay;
+        params.amsgrad = o.amsgrad;
+        params.validate();
+        return params;
+    };
+    if (o.optimizer == "adam") return f(logreg::Adam<Scalar>(fill(logreg::AdamParams())));
+    if (o.optimizer == "adamw") return f(logreg::AdamW<Scalar>(fill(logreg::AdamWParams())));
+    throw logreg::InvalidParameter("--optimizer " + o.optimizer + ": expected sgd, adam or adamw");
 }
 
 }  // namespace examples

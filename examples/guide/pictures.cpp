@@ -55,14 +55,15 @@ int main() {
     // cmap="bwr")). Ten templates side by side, each enlarged 4x, 8 pixels apart.
     const RowMatrix<float>& w = trainer.model().weight();
     const int scale = 4, gap = 8, side = 28 * scale, width = 10 * side + 9 * gap;
-    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(width) * side * 3, 255);
+    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(3 * width * side), 255);
     for (int c = 0; c < 10; ++c) {
         const float limit = w.row(c).cwiseAbs().maxCoeff();  // each template on its own scale
         for (int y = 0; y < side; ++y)
             for (int x = 0; x < side; ++x) {
                 const float v = w(c, (y / scale) * 28 + x / scale) / limit;  // in [-1, 1]
                 const auto fade = static_cast<std::uint8_t>(std::lround(255 * (1 - std::abs(v))));
-                std::uint8_t* px = &rgb[(static_cast<std::size_t>(y) * width + c * (side + gap) + x) * 3];
+                const int column = c * (side + gap) + x;  // of the whole strip
+                std::uint8_t* px = &rgb[static_cast<std::size_t>(3 * (y * width + column))];
                 px[0] = v > 0 ? 255 : fade;  // white at 0, red for +1, blue for -1
                 px[1] = fade;
                 px[2] = v < 0 ? 255 : fade;

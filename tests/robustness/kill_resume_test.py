@@ -4,7 +4,8 @@ that the checkpoint on disk always loads, resumes until the run completes, and c
 model file byte for byte with an uninterrupted run. Then the same with Ctrl-C (SIGINT), which must
 finish the batch, save the checkpoint and exit with 130.
 
-usage: kill_resume_test.py MNIST_TRAIN WORK_DIR   (needs LOGREG_MNIST_DIR; otherwise skipped, 77)
+usage: kill_resume_test.py MNIST_TRAIN WORK_DIR [OPTIMIZER]   (needs LOGREG_MNIST_DIR; otherwise skipped, 77)
+OPTIMIZER: sgd (default: with momentum), adam or adamw (with amsgrad and weight decay).
 The random kill times come from LOGREG_TEST_SEED (printed), so a failure can be replayed.
 """
 import glob
@@ -45,10 +46,11 @@ def check_checkpoint(path):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         print(__doc__)
         return 2
     program, work = sys.argv[1], sys.argv[2]
+    optimizer = sys.argv[3] if len(sys.argv) == 4 else "sgd"
     if not os.environ.get("LOGREG_MNIST_DIR"):
         print("skipped: no MNIST data: LOGREG_MNIST_DIR is not set; set it to a folder with the MNIST files")
         return SKIP
@@ -56,7 +58,14 @@ def main():
     seed = int(os.environ.get("LOGREG_TEST_SEED") or 20261129)
     print(f"LOGREG_TEST_SEED={seed}")
     rng = random.Random(seed)
-    common = [program, "--epochs", "5", "--momentum", "0.9", "--seed", "11", "--threads", "2", "--quiet"]
+    if optimizer == "sgd":
+        settings = ["--momentum", "0.9"]
+        other = ["--momentum", "0.5"]  # another setting, which a resume must refuse
+    else:
+        settings = ["--optimizer", optimizer, "--amsgrad", "--weight-decay", "0.001"]
+        other = ["--optimizer", optimizer, "--amsgrad", "--weight-decay", "0.001", "--beta1", "0.8"]
+    print(f"optimizer: {optimizer}")
+    common = [program, "--epochs", "5", *settings, "--seed", "11", "--threads", "2", "--quiet"]
 
     def clean(*names):
         for name in names:
@@ -143,10 +152,11 @@ def main():
     print("SIGINT: resumed, final model bitwise identical")
 
     # ---- resuming with other options is refused, naming the option ----
-    r = subprocess.run(common[:1] + ["--epochs", "5", "--momentum", "0.5", "--seed", "11", "--threads", "2", "--quiet",
+    r = subprocess.run(common[:1] + ["--epochs", "5", *other, "--seed", "11", "--threads", "2", "--quiet",
                                      "--resume", ck2], capture_output=True, text=True)
-    if r.returncode == 0 or "momentum" not in r.stderr:
-        fail(f"resume with another --momentum: expected an error naming momentum, got {r.returncode}: {r.stderr}")
+    changed = other[-2].lstrip("-")
+    if r.returncode == 0 or changed not in r.stderr:
+        fail(f"resume with another --{changed}: expected an error naming {changed}, got {r.returncode}: {r.stderr}")
     print("other options: " + r.stderr.strip())
     print("PASS")
     return 0

@@ -102,6 +102,83 @@ TEMPLATE_TEST_CASE("a run interrupted at any batch and resumed from its checkpoi
     }
 }
 
+/// The resume test of any optimizer: stopped after batch `stop_at`, checkpointed, loaded into a new
+/// trainer with a fresh optimizer of the same kind, trained to the end: bitwise the weights and the
+/// optimizer state of the uninterrupted run.
+template <typename Scalar, typename Optimizer>
+void resume_is_bitwise(const Optimizer& fresh, int threads) {
+    const auto data = logreg_test::blobs<Scalar>(100, 6, 3, 52);
+    const auto pre = Preprocessor<Scalar>::identity(6);
+    const int epochs = 4;
+    Trainer<Scalar, Optimizer> whole(LinearSoftmax<Scalar>(6, 3, Init::uniform, 9), options(epochs, threads), fresh);
+    whole.fit(data, pre);
+    for (const int stop_at : {1, 8, 13, 30}) {
+        CAPTURE(threads, stop_at, Optimizer::name);
+        const std::string path = temp_file(std::string("resume-") + Optimizer::name + ".ckpt");
+        std::atomic<bool> stop{false};
+        int batches = 0;
+        Trainer<Scalar, Optimizer> first(LinearSoftmax<Scalar>(6, 3, Init::uniform, 9), options(epochs, threads),
+                                         fresh);
+        Callbacks cb;
+        cb.on_batch = [&](const BatchRecord&) {
+            if (++batches == stop_at) stop = true;
+            return true;
+        };
+        cb.stop = &stop;
+        first.set_callbacks(cb);
+        REQUIRE(first.fit(data, pre).reason == StopReason::interrupted);
+        io::save_checkpoint(path, first);
+
+        Trainer<Scalar, Optimizer> second(LinearSoftmax<Scalar>(6, 3), options(epochs, threads), fresh);
+        io::load_checkpoint(path, second);
+        second.set_options(options(epochs - second.epochs_done(), threads));
+        REQUIRE(second.fit(data, pre).reason == StopReason::max_epochs);
+        REQUIRE(second.model().weight() == whole.model().weight());
+        REQUIRE(second.model().bias() == whole.model().bias());
+        const OptimizerState<Scalar> a = second.optimizer().state(), b = whole.optimizer().state();
+        REQUIRE(a.steps == b.steps);
+        REQUIRE(a.matrices == b.matrices);
+        REQUIRE(a.vectors == b.vectors);
+    }
+}
+
+TEMPLATE_TEST_CASE("Adam and AdamW runs resumed from a checkpoint end bitwise equal", "[checkpoint][resume][adam]",
+                   float, double) {
+    AdamParams adam;
+    adam.lr = 0.05;
+    adam.weight_decay = 1e-3;
+    adam.amsgrad = true;
+    AdamWParams adamw;
+    adamw.lr = 0.05;
+    for (const int threads : {1, 2}) {
+        resume_is_bitwise<TestType>(Adam<TestType>(adam), threads);
+        resume_is_bitwise<TestType>(AdamW<TestType>(adamw), threads);
+    }
+}
+
+TEST_CASE("a checkpoint of one optimizer is refused by a trainer with another", "[checkpoint][reject][adam]") {
+    const auto data = logreg_test::blobs<float>(100, 6, 3, 53);
+    const auto pre = Preprocessor<float>::identity(6);
+    Trainer<float> sgd(LinearSoftmax<float>(6, 3, Init::uniform, 2), options(1, 1));
+    sgd.fit(data, pre);
+    const std::string path = temp_file("sgd-for-adam.ckpt");
+    io::save_checkpoint(path, sgd);
+    Trainer<float, Adam<float>> adam(LinearSoftmax<float>(6, 3, Init::uniform, 3), options(1, 1));
+    REQUIRE_THROWS_WITH(io::load_checkpoint(path, adam),
+                        contains("the checkpoint holds the state of the optimizer 'sgd' but the trainer uses 'adam'"));
+    REQUIRE(adam.optimizer().steps() == 0);
+
+    // amsgrad's maxima present in the file but not wanted by the trainer: refused, trainer unchanged.
+    AdamParams ams;
+    ams.amsgrad = true;
+    Trainer<float, Adam<float>> with_max(LinearSoftmax<float>(6, 3, Init::uniform, 2), options(1, 1), Adam<float>(ams));
+    with_max.fit(data, pre);
+    const std::string ams_path = temp_file("amsgrad.ckpt");
+    io::save_checkpoint(ams_path, with_max);
+    REQUIRE_THROWS_WITH(io::load_checkpoint(ams_path, adam), contains("has the amsgrad maxima but amsgrad is off"));
+    REQUIRE(adam.optimizer().steps() == 0);
+}
+
 TEST_CASE("fit() after an interruption continues the same epoch in the same process", "[checkpoint][resume]") {
     const auto data = logreg_test::blobs<double>(100, 6, 3, 52);
     const auto pre = Preprocessor<double>::identity(6);
