@@ -16,5 +16,6 @@
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>
 #include <logreg/train.hpp>
+#include <logreg/train_report.hpp>
 #include <logreg/types.hpp>
 #include <logreg/version.hpp>

@@ -11,7 +11,7 @@
 #include <logreg/io/atomic_file.hpp>
 #include <logreg/io/png.hpp>
 #include <logreg/metrics.hpp>
-#include <logreg/train.hpp>
+#include <logreg/train_report.hpp>
 #include <logreg/types.hpp>
 #include <logreg/version.hpp>
 
