@@ -67,18 +67,20 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--mpi", action="store_true", help="also time mpirun -np 1/2 mnist_train --distributed")
+    ap.add_argument("--extra", default="", help="more mnist_train options for every run, e.g. '--optimizer adam'")
     args = ap.parse_args()
-    builds = [b.split("=", 1) for b in args.build]
+    builds = [b.rsplit("=", 1) for b in args.build]  # a name may hold "=", a path hardly
     if any(len(b) != 2 for b in builds):
         sys.exit("perf_tables: --build takes NAME=PROGRAM")
 
-    print(f"Machine: {cpu_line()}; {args.runs} runs x {args.epochs} epochs per cell, medians.\n")
+    print(f"Machine: {cpu_line()}; {args.runs} runs x {args.epochs} epochs per cell, medians"
+          f"{'; options ' + args.extra if args.extra else ''}.\n")
     rows, lines, accuracies = [], {}, {}
     for name, program in builds:
         for t in args.threads:
             cells = []
             for b in args.batches:
-                ms, line, acc = epoch_ms(program, args.data, b, t, args.epochs, args.runs)
+                ms, line, acc = epoch_ms(program, args.data, b, t, args.epochs, args.runs, extra=args.extra.split())
                 cells.append(f"{ms:.1f}")
                 lines[name] = line
                 accuracies[b] = acc

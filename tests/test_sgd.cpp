@@ -1,6 +1,8 @@
 // SGD: single steps against values computed by hand (PyTorch's rule, see sgd.hpp).
 #include "test_support.hpp"
 
+#include <limits>
+
 // In a namespace of its own: the file may share a unity translation unit with other tests.
 namespace sgd_test {
 
@@ -144,6 +146,46 @@ TEST_CASE("an update split into class ranges (as threads do it) equals the whole
         REQUIRE(a.steps() == b.steps());
         REQUIRE(a.has_buffers() == b.has_buffers());
     }
+}
+
+/// True if the calling thread keeps denormal results (x * y below FLT_MIN is not flushed to zero).
+bool keeps_denormals() {
+    volatile float tiny = 1e-30f, small = 1e-10f;
+    return tiny * small != 0.0f;
+}
+
+TEST_CASE("momentum and Adam moments decay to zero instead of through the denormals", "[sgd][adam][denormal]") {
+    if (!keeps_denormals()) {
+        WARN("skipped: this thread already flushes denormals (FTZ set by the caller), nothing to compare with");
+        return;
+    }
+    // One gradient, then zeros: the buffers decay geometrically by 0.5 (SGD) / 0.5 (Adam's beta1).
+    LinearSoftmax<float> model(1, 2);
+    Gradient<float> g;
+    g.resize(2, 1);
+    SGDParams sp;
+    sp.momentum = 0.5;
+    SGD<float> sgd(sp);
+    AdamParams ap;
+    ap.beta1 = 0.5;
+    Adam<float> adam(ap);
+    LinearSoftmax<float> model2 = model;
+    for (int step = 0; step < 200; ++step) {
+        g.weight.setConstant(step == 0 ? 1.0f : 0.0f);
+        g.bias.setConstant(step == 0 ? 1.0f : 0.0f);
+        Gradient<float> g2 = g;
+        sgd.step(model, g, 1e-3);
+        apply_step(adam, model2, g2, 1e-3);
+        const float buf = sgd.weight_buffer()(0, 0);
+        const float m = adam.state().matrices.at("weight_exp_avg")(0, 0);
+        CAPTURE(step, buf, m);
+        // Never a denormal: either a normal float or exactly zero.
+        REQUIRE((buf == 0.0f || std::abs(buf) >= std::numeric_limits<float>::min()));
+        REQUIRE((m == 0.0f || std::abs(m) >= std::numeric_limits<float>::min()));
+    }
+    REQUIRE(sgd.weight_buffer()(0, 0) == 0.0f);  // 0.5^200 is far below the smallest float
+    REQUIRE(adam.state().matrices.at("weight_exp_avg")(0, 0) == 0.0f);
+    REQUIRE(keeps_denormals());  // the caller's floating-point mode is restored after each update
 }
 
 }  // namespace sgd_test

@@ -10,6 +10,7 @@
 // (eps is added after the square root and after the bias correction, as PyTorch does.)
 #pragma once
 
+#include <logreg/detail/denormals.hpp>
 #include <logreg/detail/finite.hpp>
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
@@ -115,6 +116,7 @@ public:
         if (m_w_.rows() != model.num_classes())
             throw InvalidParameter(
                 detail::cat(label(), "::update_rows: call begin_step() first (it creates the moments)"));
+        const FlushDenormals flush;
         auto w = model.weight().middleRows(first, count);
         auto gw = grad.weight.middleRows(first, count);
         auto b = model.bias().segment(first, count);

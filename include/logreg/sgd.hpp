@@ -9,6 +9,7 @@
 //   p = p - lr * g
 #pragma once
 
+#include <logreg/detail/denormals.hpp>
 #include <logreg/detail/finite.hpp>
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
@@ -116,6 +117,7 @@ public:
             const bool b_finite = plain_update(b.data(), gb.data(), b.size(), grad_scale, lr);  // always applied
             return w_finite && b_finite;
         }
+        const detail::FlushDenormals flush;  // a momentum buffer decays into denormals where the gradient is zero
         if (grad_scale != Scalar(1)) {
             gw *= grad_scale;
             gb *= grad_scale;
