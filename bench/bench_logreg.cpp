@@ -66,10 +66,13 @@ logreg::LabelVector random_labels(Index n, std::uint64_t seed) {
 void set_rates(benchmark::State& state, Index samples_per_iter, double flops_per_iter) {
     const auto iters = static_cast<double>(state.iterations());
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * samples_per_iter);
-    if (flops_per_iter > 0) state.counters["FLOP/s"] = benchmark::Counter(flops_per_iter * iters, benchmark::Counter::kIsRate);
+    if (flops_per_iter > 0)
+        state.counters["FLOP/s"] = benchmark::Counter(flops_per_iter * iters, benchmark::Counter::kIsRate);
 }
 
-double gemm_flops(Index b) { return 2.0 * static_cast<double>(b * kFeatures * kClasses); }
+double gemm_flops(Index b) {
+    return 2.0 * static_cast<double>(b * kFeatures * kClasses);
+}
 
 // ---- textbook reference pieces ----
 
@@ -101,8 +104,13 @@ struct RefStep {
     logreg::LabelVector y;
 
     explicit RefStep(Index max_batch)
-        : w(random_matrix<T>(kClasses, kFeatures, 0.03, 1)), x(max_batch, kFeatures), z(max_batch, kClasses),
-          dw(kClasses, kFeatures), bias(logreg::Vector<T>::Zero(kClasses)), db(kClasses), y(max_batch) {}
+        : w(random_matrix<T>(kClasses, kFeatures, 0.03, 1)),
+          x(max_batch, kFeatures),
+          z(max_batch, kClasses),
+          dw(kClasses, kFeatures),
+          bias(logreg::Vector<T>::Zero(kClasses)),
+          db(kClasses),
+          y(max_batch) {}
 
     double step(const logreg::Dataset<std::uint8_t>& data, const Index* rows, Index b, T lr) {
         if (x.rows() != b) {  // the short last batch of an epoch
@@ -230,12 +238,11 @@ void BM_Step_Fast(benchmark::State& state) {
     logreg::Trainer<T> trainer(logreg::LinearSoftmax<T>(kFeatures, kClasses, logreg::Init::uniform, 1), o);
     const auto pre = logreg::Preprocessor<T>::unit(kFeatures);
     const logreg::IndexVector order = logreg::shuffled_indices(data.size(), 7);
-    trainer.prepare(b);
+    trainer.step(data, order.data(), b, pre);  // sizes the workspaces, starts the threads
     Index at = 0;
     for (auto _ : state) {
         if (at + b > data.size()) at = 0;
-        const Index next = at + 2 * b <= data.size() ? b : 0;  // as fit() does: announce the next batch
-        benchmark::DoNotOptimize(trainer.step_rows(data, order.data() + at, b, pre, 0.01, order.data() + at + b, next));
+        benchmark::DoNotOptimize(trainer.step(data, order.data() + at, b, pre));
         at += b;
     }
     set_rates(state, b, 2 * gemm_flops(b));
@@ -288,7 +295,8 @@ void BM_Epoch_Ref(benchmark::State& state) {
     for (auto _ : state) {
         std::shuffle(order.data(), order.data() + order.size(), gen);
         double loss = 0;
-        for (Index at = 0; at < data.size(); at += b) loss += ref.step(data, order.data() + at, std::min(b, data.size() - at), T(0.01));
+        for (Index at = 0; at < data.size(); at += b)
+            loss += ref.step(data, order.data() + at, std::min(b, data.size() - at), T(0.01));
         benchmark::DoNotOptimize(loss);
     }
     set_epoch_rates(state, data.size());
@@ -300,14 +308,15 @@ template <typename T>
 void BM_GemmPeak(benchmark::State& state) {
     const Index n = state.range(0);
     const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> a = random_matrix<T>(n, n, 1.0, 1),
-                                                          b = random_matrix<T>(n, n, 1.0, 2);
+                                                           b = random_matrix<T>(n, n, 1.0, 2);
     Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> c(n, n);
     for (auto _ : state) {
         c.noalias() = a * b;
         benchmark::DoNotOptimize(c.data());
     }
     const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
-    state.counters["FLOP/s"] = benchmark::Counter(flops * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["FLOP/s"] =
+        benchmark::Counter(flops * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_MemoryRead(benchmark::State& state) {
@@ -361,15 +370,15 @@ void batch_sizes_ref(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-#define LOGREG_BENCH_KERNELS(T)                                                    \
-    BENCHMARK_TEMPLATE(BM_Logits_Fast, T)->Apply(batch_sizes);                     \
-    BENCHMARK_TEMPLATE(BM_Logits_Ref, T)->Apply(batch_sizes);                      \
-    BENCHMARK_TEMPLATE(BM_SoftmaxCE_Fast, T)->Apply(batch_sizes);                  \
-    BENCHMARK_TEMPLATE(BM_SoftmaxCE_Ref, T)->Apply(batch_sizes);                   \
-    BENCHMARK_TEMPLATE(BM_WeightGrad_Fast, T)->Apply(batch_sizes);                 \
-    BENCHMARK_TEMPLATE(BM_WeightGrad_Ref, T)->Apply(batch_sizes);                  \
-    BENCHMARK_TEMPLATE(BM_Step_Fast, T)->Apply(batch_sizes_threads);               \
-    BENCHMARK_TEMPLATE(BM_Step_Ref, T)->Apply(batch_sizes_ref);                    \
+#define LOGREG_BENCH_KERNELS(T)                                                                      \
+    BENCHMARK_TEMPLATE(BM_Logits_Fast, T)->Apply(batch_sizes);                                       \
+    BENCHMARK_TEMPLATE(BM_Logits_Ref, T)->Apply(batch_sizes);                                        \
+    BENCHMARK_TEMPLATE(BM_SoftmaxCE_Fast, T)->Apply(batch_sizes);                                    \
+    BENCHMARK_TEMPLATE(BM_SoftmaxCE_Ref, T)->Apply(batch_sizes);                                     \
+    BENCHMARK_TEMPLATE(BM_WeightGrad_Fast, T)->Apply(batch_sizes);                                   \
+    BENCHMARK_TEMPLATE(BM_WeightGrad_Ref, T)->Apply(batch_sizes);                                    \
+    BENCHMARK_TEMPLATE(BM_Step_Fast, T)->Apply(batch_sizes_threads);                                 \
+    BENCHMARK_TEMPLATE(BM_Step_Ref, T)->Apply(batch_sizes_ref);                                      \
     BENCHMARK_TEMPLATE(BM_Epoch_Fast, T)->Apply(batch_sizes_threads)->Unit(benchmark::kMillisecond); \
     BENCHMARK_TEMPLATE(BM_Epoch_Ref, T)->Apply(batch_sizes_ref)->Unit(benchmark::kMillisecond)
 

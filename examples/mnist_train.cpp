@@ -234,8 +234,8 @@ int run_with(const Options& o, Optimizer optimizer) {
         trainer.set_options(rest);
         if (!o.quiet)
             std::cout << "resumed from " << o.resume << " after epoch " << trainer.epochs_done()
-                      << (trainer.batches_done_in_epoch() > 0
-                              ? detail::cat(" and ", trainer.batches_done_in_epoch(), " batches of epoch ",
+                      << (trainer.position().batches_done_in_epoch > 0
+                              ? detail::cat(" and ", trainer.position().batches_done_in_epoch, " batches of epoch ",
                                             trainer.epochs_done() + 1)
                               : std::string())
                       << "\n";

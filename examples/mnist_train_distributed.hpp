@@ -65,15 +65,17 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
     const auto pre = Preprocessor<Scalar>::unit(784);
     Trainer<Scalar, Optimizer> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt,
                                        std::move(optimizer));
-    const auto on_epoch = [&](const EpochRecord& e) {
-        if (!root || o.quiet) return;
+    Callbacks cb;
+    cb.on_epoch = [&](const EpochRecord& e) {
+        if (!root || o.quiet) return true;
         std::printf("epoch %3d  train loss %.4f", e.epoch, e.train_loss);
         if (std::isfinite(e.val_loss)) std::printf("  val loss %.4f  val acc %.4f", e.val_loss, e.val_accuracy);
         std::printf("  lr %.4g  %.3fs\n", e.lr, e.seconds);
         std::fflush(stdout);
+        return true;
     };
-    const TrainReport report =
-        distributed::fit_sharded(trainer, train, pre, comm, o.val_split > 0 ? &val : nullptr, on_epoch);
+    trainer.set_callbacks(cb);
+    const TrainReport report = distributed::fit_sharded(trainer, train, pre, comm, o.val_split > 0 ? &val : nullptr);
     if (report.reason == StopReason::diverged) {
         if (root) std::cerr << "mnist_train: error: " << report.message << "\n";
         return 3;

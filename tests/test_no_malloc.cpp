@@ -5,10 +5,13 @@
 
 using namespace logreg;
 
-TEMPLATE_TEST_CASE("steady-state SGD steps allocate nothing", "[no-malloc]", float, double) {
+/// A trainer with `optimizer`, stepped after its first step (which creates the buffers) under the
+/// guard, with 1 and 2 threads, full batches and a short one.
+template <typename Scalar, typename Optimizer>
+void steady_steps_allocate_nothing(const Optimizer& optimizer) {
     for (int threads : {1, 2}) {
         for (Index batch : {16, 64, 100}) {
-            auto gen = logreg_test::rng(70);
+            auto gen = logreg_test::rng(71);
             std::uniform_int_distribution<int> px(0, 255);
             RowMatrix<std::uint8_t> bytes(300, 784);
             for (Index i = 0; i < bytes.size(); ++i) bytes.data()[i] = static_cast<std::uint8_t>(px(gen));
@@ -16,48 +19,28 @@ TEMPLATE_TEST_CASE("steady-state SGD steps allocate nothing", "[no-malloc]", flo
             TrainOptions o;
             o.threads = threads;
             o.batch_size = batch;
-            o.sgd.momentum = 0.9;
-            o.sgd.weight_decay = 1e-4;
-            o.sgd.nesterov = true;
-            Trainer<TestType> t(LinearSoftmax<TestType>(784, 10, Init::uniform, 1), o);
-            const auto pre = Preprocessor<TestType>::unit(784);
+            Trainer<Scalar, Optimizer> t(LinearSoftmax<Scalar>(784, 10, Init::uniform, 1), o, optimizer);
+            const auto pre = Preprocessor<Scalar>::unit(784);
             const IndexVector order = shuffled_indices(300, 3);
-            t.prepare(batch);
-            t.step_rows(data, order.data(), batch, pre, 0.1);  // first step: momentum buffers are created
+            t.step(data, order.data(), batch, pre);  // first step: the optimizer's buffers are created
             Eigen::internal::set_is_malloc_allowed(false);
-            for (Index b = 0; b + batch <= 300; b += batch) t.step_rows(data, order.data() + b, batch, pre, 0.1);
-            t.step_rows(data, order.data(), 7, pre, 0.1);  // a short last batch
+            Index steps = 1;
+            for (Index b = 0; b + batch <= 300; b += batch, ++steps) t.step(data, order.data() + b, batch, pre);
+            t.step(data, order.data(), 7, pre);  // a short last batch
             Eigen::internal::set_is_malloc_allowed(true);
             REQUIRE(t.model().all_finite());
+            REQUIRE(t.optimizer().steps() == steps + 1);
         }
     }
 }
 
-/// A trainer with `optimizer`, stepped after its first step (which creates the buffers) under the
-/// guard, with 1 and 2 threads, full batches and a short one.
-template <typename Scalar, typename Optimizer>
-void steady_steps_allocate_nothing(const Optimizer& optimizer) {
-    for (int threads : {1, 2}) {
-        auto gen = logreg_test::rng(71);
-        std::uniform_int_distribution<int> px(0, 255);
-        RowMatrix<std::uint8_t> bytes(300, 784);
-        for (Index i = 0; i < bytes.size(); ++i) bytes.data()[i] = static_cast<std::uint8_t>(px(gen));
-        const Dataset<std::uint8_t> data(bytes, logreg_test::random_labels(300, 10, gen), 10);
-        TrainOptions o;
-        o.threads = threads;
-        o.batch_size = 64;
-        Trainer<Scalar, Optimizer> t(LinearSoftmax<Scalar>(784, 10, Init::uniform, 1), o, optimizer);
-        const auto pre = Preprocessor<Scalar>::unit(784);
-        const IndexVector order = shuffled_indices(300, 3);
-        t.prepare(64);
-        t.step_rows(data, order.data(), 64, pre, 0.01);  // first step: the moments are created
-        Eigen::internal::set_is_malloc_allowed(false);
-        for (Index b = 0; b + 64 <= 300; b += 64) t.step_rows(data, order.data() + b, 64, pre, 0.01);
-        t.step_rows(data, order.data(), 7, pre, 0.01);
-        Eigen::internal::set_is_malloc_allowed(true);
-        REQUIRE(t.model().all_finite());
-        REQUIRE(t.optimizer().steps() == 6);
-    }
+TEMPLATE_TEST_CASE("steady-state SGD steps allocate nothing", "[no-malloc]", float, double) {
+    SGDParams sgd;
+    sgd.lr = 0.1;
+    sgd.momentum = 0.9;
+    sgd.weight_decay = 1e-4;
+    sgd.nesterov = true;
+    steady_steps_allocate_nothing<TestType>(SGD<TestType>(sgd));
 }
 
 TEMPLATE_TEST_CASE("steady-state Adam and AdamW steps allocate nothing", "[no-malloc][adam]", float, double) {
@@ -66,6 +49,37 @@ TEMPLATE_TEST_CASE("steady-state Adam and AdamW steps allocate nothing", "[no-ma
     adam.amsgrad = true;
     steady_steps_allocate_nothing<TestType>(Adam<TestType>(adam));
     steady_steps_allocate_nothing<TestType>(AdamW<TestType>());
+}
+
+TEMPLATE_TEST_CASE("the epoch driver allocates nothing between the first and the last batch of an epoch", "[no-malloc]",
+                   float, double) {
+    auto gen = logreg_test::rng(72);
+    const Dataset<TestType> data(RowMatrix<TestType>::Random(500, 20), logreg_test::random_labels(500, 4, gen), 4);
+    for (int threads : {1, 2}) {
+        TrainOptions o;
+        o.threads = threads;
+        o.batch_size = 32;
+        o.epochs = 3;
+        o.schedule_per_step = true;
+        o.schedule = Schedule::cosine(3 * 16);
+        Trainer<TestType, Adam<TestType>> t(LinearSoftmax<TestType>(20, 4), o);
+        const std::atomic<bool> never{false};
+        Callbacks cb;
+        Index guarded = 0;
+        // The guard is switched on after the first batch of each epoch (whose step may create the
+        // optimizer's buffers) and off again at the last batch, before the epoch's bookkeeping.
+        cb.on_batch = [&](const BatchRecord& b) {
+            if (!Eigen::internal::is_malloc_allowed()) ++guarded;
+            Eigen::internal::set_is_malloc_allowed(b.batch + 1 == b.batches_in_epoch);
+            return true;
+        };
+        cb.stop = &never;
+        t.set_callbacks(cb);
+        const TrainReport r = t.fit(data, Preprocessor<TestType>::identity(20));
+        Eigen::internal::set_is_malloc_allowed(true);
+        REQUIRE(r.reason == StopReason::max_epochs);
+        REQUIRE(guarded == 3 * 15);
+    }
 }
 
 TEST_CASE("the guard is live: an Eigen allocation under it would assert", "[no-malloc]") {

@@ -2,6 +2,7 @@
 // early stopping, callbacks, divergence detection, and continuation with state kept.
 #pragma once
 
+#include <logreg/batch_source.hpp>
 #include <logreg/cross_entropy.hpp>
 #include <logreg/dataset.hpp>
 #include <logreg/detail/batch_gradient.hpp>
@@ -13,9 +14,11 @@
 #include <logreg/linear_softmax.hpp>
 #include <logreg/optimizer.hpp>
 #include <logreg/preprocess.hpp>
+#include <logreg/reduction.hpp>
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>
 #include <logreg/train_report.hpp>
+#include <logreg/trainer_state.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -78,13 +81,16 @@ struct Callbacks {
 };
 
 /// Trains a LinearSoftmax model with an optimizer (SGD unless another is given; see
-/// logreg/optimizer.hpp); keeps model, optimizer and RNG state between calls.
+/// logreg/optimizer.hpp) on batches from any batch source (logreg/batch_source.hpp); keeps the
+/// model, the optimizer's state and the position (state()) between calls.
 template <typename Scalar, typename Optimizer = SGD<Scalar>>
 class Trainer {
     static_assert(detail::check_optimizer<Optimizer, Scalar>());
 
 public:
     using optimizer_type = Optimizer;
+    /// Evaluates the model on held-out data after each epoch (validation loss and accuracy).
+    using Validator = std::function<Evaluation(const LinearSoftmax<Scalar>&)>;
 
     /// SGD with options.sgd; another optimizer with its default hyper-parameters.
     explicit Trainer(LinearSoftmax<Scalar> model, TrainOptions options = {}, CrossEntropyOptions loss = {})
@@ -104,42 +110,45 @@ public:
     }
 
     const LinearSoftmax<Scalar>& model() const { return model_; }
-    LinearSoftmax<Scalar>& model() { return model_; }
     const TrainOptions& options() const { return options_; }
     const Optimizer& optimizer() const { return optimizer_; }
-    Optimizer& optimizer() { return optimizer_; }
     const CrossEntropy<Scalar>& loss() const { return loss_; }
+    /// Epochs completed, batches of the next epoch already applied, per-step schedule steps.
+    const TrainPosition& position() const { return position_; }
     /// Epochs completed over all fit() calls (the schedule's epoch counter).
-    int epochs_done() const { return epochs_done_; }
-    /// The shuffling RNG: its state is part of a checkpoint. Mid-epoch (batches_done_in_epoch() > 0)
-    /// it holds the state from before that epoch's shuffle, so the same order is drawn again.
-    detail::Rng& rng() { return rng_; }
-    const detail::Rng& rng() const { return rng_; }
-    void set_epochs_done(int e) { epochs_done_ = e; }
-    /// Batches of epoch epochs_done() + 1 already applied: non-zero only after an interruption.
-    Index batches_done_in_epoch() const { return batches_done_in_epoch_; }
-    /// Steps counted by a per-step schedule (schedule_per_step); part of a checkpoint.
-    long long schedule_steps() const { return steps_in_schedule_; }
-    /// Restores the position saved in a checkpoint; the next fit() continues the epoch from batch
-    /// `batches_done_in_epoch` (its data and batch size must be those of the interrupted run).
-    void set_position(int epochs_done, Index batches_done_in_epoch, long long schedule_steps) {
-        if (epochs_done < 0 || batches_done_in_epoch < 0 || schedule_steps < 0)
-            throw InvalidParameter(detail::cat("Trainer::set_position: epochs_done ", epochs_done,
-                                               ", batches_done_in_epoch ", batches_done_in_epoch,
-                                               " and schedule_steps ", schedule_steps, " must be >= 0"));
-        epochs_done_ = epochs_done;
-        batches_done_in_epoch_ = batches_done_in_epoch;
-        steps_in_schedule_ = schedule_steps;
+    int epochs_done() const { return position_.epochs_done; }
+
+    /// Everything needed to continue later, bitwise: model, position, RNG and optimizer state.
+    TrainerState<Scalar> state() const {
+        return TrainerState<Scalar>{model_, position_, rng_, Optimizer::name, optimizer_.state()};
+    }
+
+    /// Continues from a state() of a trainer with the same model shape and optimizer. Checks
+    /// everything first and throws InvalidParameter (naming what does not fit) with the trainer
+    /// unchanged. The next fit() continues an interrupted epoch from its next batch; its data,
+    /// batch size and seed must be those of the interrupted run.
+    void restore(const TrainerState<Scalar>& s) {
+        if (s.optimizer_name != Optimizer::name)
+            throw InvalidParameter(detail::cat("Trainer::restore: the state holds the optimizer '", s.optimizer_name,
+                                               "' but the trainer uses '", Optimizer::name, "'"));
+        if (s.model.num_classes() != model_.num_classes() || s.model.num_features() != model_.num_features())
+            throw InvalidParameter(detail::cat("Trainer::restore: the state's model is ", s.model.num_classes(), "x",
+                                               s.model.num_features(), " but the trainer's is ", model_.num_classes(),
+                                               "x", model_.num_features()));
+        const TrainPosition& p = s.position;
+        if (p.epochs_done < 0 || p.batches_done_in_epoch < 0 || p.schedule_steps < 0)
+            throw InvalidParameter(detail::cat("Trainer::restore: epochs_done ", p.epochs_done,
+                                               ", batches_done_in_epoch ", p.batches_done_in_epoch,
+                                               " and schedule_steps ", p.schedule_steps, " must be >= 0"));
+        Optimizer optimizer = optimizer_;
+        optimizer.restore(s.optimizer);  // throws, naming the tensor, before anything changed
+        model_ = s.model;
+        optimizer_ = std::move(optimizer);
+        position_ = p;
+        rng_ = s.rng;
     }
 
     void set_callbacks(Callbacks cb) { callbacks_ = std::move(cb); }
-
-    /// Combines a batch's gradient across processes (logreg/distributed/mpi.hpp); empty by default.
-    /// Called in step_rows between the gradient and the optimizer step with the gradient as a SUM
-    /// over the local rows (the engine's mean times the local weight_sum) and the local loss sums;
-    /// it must leave the global sums in both, and the step divides by the global weight_sum.
-    using GradientReducer = std::function<void(Gradient<Scalar>& gradient_sum, LossSums& sums)>;
-    void set_gradient_reducer(GradientReducer reducer) { reducer_ = std::move(reducer); }
 
     /// Changes options between fit() calls (the optimizer's state is kept). With SGD, options.sgd
     /// becomes its hyper-parameters; another optimizer keeps its own (set_optimizer_params).
@@ -173,141 +182,33 @@ public:
         return fit_rows(train, iota(train.size()), &validation, &val_rows, pre);
     }
 
-    /// The general form: trains on `train_rows` of `train`; validates on `val_rows` of `val` if given.
+    /// Trains on `train_rows` of `train`; validates on `val_rows` of `val` if given.
     template <typename Feature>
     TrainReport fit_rows(const Dataset<Feature>& train, const IndexVector& train_rows, const Dataset<Feature>* val,
                          const IndexVector* val_rows, const Preprocessor<Scalar>& pre) {
-        check_data(train, pre);
-        if (val) check_data(*val, pre);
+        if (train.empty()) throw DataError("Trainer: the data set is empty");
         if (train_rows.size() == 0) throw DataError("Trainer::fit: no training samples");
-        const auto start = Clock::now();
-        TrainReport report;
-        const Index n = train_rows.size();
-        const Index bs = std::min(options_.batch_size, n);
-        const Index batches = (n + bs - 1) / bs;
-        if (batches_done_in_epoch_ >= batches)
-            throw InvalidParameter(detail::cat("Trainer::fit: the interrupted epoch had ", batches_done_in_epoch_,
-                                               " batches done, but this data has only ", batches,
-                                               " batches per epoch (different data or batch size?)"));
-        prepare(bs);
-        report.batch_losses.reserve(static_cast<std::size_t>(batches) * static_cast<std::size_t>(options_.epochs));
-        IndexVector order = train_rows;
-        std::optional<LinearSoftmax<Scalar>> best;
-        int since_best = 0;
-        [[maybe_unused]] EigenThreadGuard eigen_guard;
-
-        for (int e = 0; e < options_.epochs; ++e) {
-            const int epoch = epochs_done_ + 1;
-            const auto epoch_start = Clock::now();
-            // A fresh permutation of the training rows each epoch (like PyTorch's RandomSampler),
-            // so an epoch's order depends only on the RNG state, not on earlier fit() calls.
-            const detail::Rng epoch_rng = rng_;  // rewound to on interruption, to replay this shuffle
-            order = train_rows;
-            if (options_.shuffle) detail::shuffle(order.data(), n, rng_);
-            // After an interruption, the epoch continues after the batches already applied.
-            const Index first_batch = batches_done_in_epoch_;
-            batches_done_in_epoch_ = 0;
-            const LinearSoftmax<Scalar> epoch_start_model = model_;  // restored if this epoch diverges
-            const Optimizer epoch_start_optimizer = optimizer_;
-            LossSums epoch_sums;
-            EpochRecord rec;
-            rec.epoch = epoch;
-            rec.lr = current_lr();
-            Index done = first_batch * bs;
-            for (Index b = first_batch; b < batches; ++b) {
-                const Index count = std::min(bs, n - done);
-                const double lr = current_lr();
-                const Index next_count = std::min(bs, n - done - count);  // 0 after the last batch
-                const LossSums sums =
-                    step_rows(train, order.data() + done, count, pre, lr, order.data() + done + count, next_count);
-                done += count;
-                const double batch_loss = sums.mean();
-                report.batch_losses.push_back(batch_loss);
-                epoch_sums += sums;
-                if (!std::isfinite(batch_loss) || !step_finite_) {
-                    model_ = epoch_start_model;
-                    optimizer_ = epoch_start_optimizer;
-                    report.reason = StopReason::diverged;
-                    report.diverged_epoch = epoch;
-                    report.diverged_batch = b;
-                    report.message = detail::cat("training diverged at epoch ", epoch, ", batch ", b, " (loss ",
-                                                 batch_loss, " at learning rate ", lr,
-                                                 "); the model was restored to its state at the start of epoch ", epoch,
-                                                 ". Try a smaller learning rate.");
-                    report.seconds = seconds_since(start);
-                    return report;
-                }
-                if (callbacks_.on_batch) {
-                    BatchRecord br{epoch, b, batches, count, done, batch_loss, lr};
-                    if (!callbacks_.on_batch(br)) {
-                        report.reason = StopReason::callback;
-                        report.message = detail::cat("stopped by the batch callback at epoch ", epoch, ", batch ", b);
-                        // the partial epoch is not recorded in the history
-                        report.seconds = seconds_since(start);
-                        return report;
-                    }
-                }
-                if (callbacks_.stop && callbacks_.stop->load() && b + 1 < batches) {
-                    rng_ = epoch_rng;
-                    batches_done_in_epoch_ = b + 1;
-                    report.reason = StopReason::interrupted;
-                    report.interrupted_epoch = epoch;
-                    report.interrupted_batch = b;
-                    report.message =
-                        detail::cat("interrupted at epoch ", epoch, " after batch ", b + 1, " of ", batches);
-                    report.seconds = seconds_since(start);
-                    return report;
-                }
-            }
-            rec.train_loss = epoch_sums.mean();
-            rec.seconds = seconds_since(epoch_start);
-            ++epochs_done_;
-            if (val) {
-                const Evaluation ev = evaluate(model_, *val, pre, loss_, val_rows);
-                rec.val_loss = ev.loss;
-                rec.val_accuracy = ev.accuracy;
-            }
-            report.history.push_back(rec);
-
-            bool stop_early = false;
-            if (val) {
-                if (report.best_epoch == 0 || rec.val_loss < report.best_val_loss - options_.min_delta) {
-                    report.best_val_loss = rec.val_loss;
-                    report.best_epoch = epoch;
-                    since_best = 0;
-                    if (options_.patience > 0) best = model_;
-                } else if (options_.patience > 0 && ++since_best >= options_.patience) {
-                    stop_early = true;
-                }
-            }
-            if (callbacks_.on_epoch && !callbacks_.on_epoch(rec)) {
-                report.reason = StopReason::callback;
-                report.message = detail::cat("stopped by the epoch callback after epoch ", epoch);
-                report.seconds = seconds_since(start);
-                return report;
-            }
-            if (callbacks_.stop && callbacks_.stop->load() && e + 1 < options_.epochs) {
-                report.reason = StopReason::interrupted;
-                report.interrupted_epoch = epoch;
-                report.interrupted_batch = batches - 1;
-                report.message = detail::cat("interrupted after epoch ", epoch);
-                report.seconds = seconds_since(start);
-                return report;
-            }
-            if (stop_early) {
-                model_ = *best;
-                report.reason = StopReason::early_stop;
-                report.message =
-                    detail::cat("early stop after epoch ", epoch, ": no validation improvement for ", options_.patience,
-                                " epochs; restored the weights of epoch ", report.best_epoch);
-                report.seconds = seconds_since(start);
-                return report;
-            }
+        Validator validator;
+        if (val) {
+            check_data(val->num_features(), val->num_classes(), pre);
+            if (val->empty()) throw DataError("Trainer: the validation set is empty");
+            validator = [this, val, val_rows, &pre](const LinearSoftmax<Scalar>& m) {
+                return evaluate(m, *val, pre, loss_, val_rows);
+            };
         }
-        report.reason = StopReason::max_epochs;
-        report.message = detail::cat("reached ", options_.epochs, " epochs");
-        report.seconds = seconds_since(start);
-        return report;
+        DatasetBatches<Feature> source(train, train_rows);
+        return fit(source, pre, validator);
+    }
+
+    /// The epoch driver: trains for options().epochs epochs on the batches of `source` (any batch
+    /// source, logreg/batch_source.hpp), validating with `validate` after each epoch if given.
+    /// Every stop leaves the trainer at a point that state() can save and a later fit() continues.
+    /// With several processes, `reduction` combines their steps (logreg/reduction.hpp).
+    template <typename Source, typename Reduction = LocalReduction,
+              std::enable_if_t<detail::is_batch_source<Source>::value, int> = 0>
+    TrainReport fit(Source& source, const Preprocessor<Scalar>& pre, const Validator& validate = {},
+                    Reduction&& reduction = {}) {
+        return run_epochs(source, pre, validate, reduction);
     }
 
     /// One optimizer step on the given batch (already preprocessed features); returns its mean loss
@@ -319,56 +220,37 @@ public:
         if (x.rows() != y.size())
             throw ShapeError(detail::cat("partial_fit: ", x.rows(), " rows but ", y.size(), " labels"));
         if (x.rows() == 0) throw DataError("partial_fit: empty batch");
-        const Dataset<Scalar> batch(RowMatrix<Scalar>(x), y, static_cast<int>(model_.num_classes()));
-        Dataset<Scalar> weighted = batch;
-        if (sample_weights.size() != 0) weighted.set_sample_weights(sample_weights);
-        prepare(x.rows());
+        Dataset<Scalar> batch(RowMatrix<Scalar>(x), y, static_cast<int>(model_.num_classes()));
+        if (sample_weights.size() != 0) batch.set_sample_weights(sample_weights);
         const IndexVector rows = iota(x.rows());
-        const auto pre = Preprocessor<Scalar>::identity(x.cols());
-        return step_rows(weighted, rows.data(), x.rows(), pre, current_lr()).mean();
+        return step(batch, rows.data(), x.rows(), Preprocessor<Scalar>::identity(x.cols())).mean();
     }
 
-    /// One optimizer step on rows[0..count) of `data`; the allocation-free core of fit().
-    /// Call prepare(max batch) once before; returns the batch's loss sums. If the next step's rows
-    /// are known, pass them as next_rows[0..next_count): they are prefetched during this step.
+    /// One optimizer step on rows[0..count) of `data`, for a loop of the caller's own; returns the
+    /// batch's loss sums (before the update). Uses the current learning rate (current_lr()) and
+    /// allocates nothing once a batch of this size has been seen.
     template <typename Feature>
-    LossSums step_rows(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre,
-                       double lr, const Index* next_rows = nullptr, Index next_count = 0) {
-        step_finite_ = true;  // the model is unchanged until an update says otherwise
-        LossSums sums;
-        if (!reducer_) {  // each thread updates its own classes (skipped if all weights are zero)
-            sums = engine_.compute_and_step(model_, optimizer_, lr, loss_, data.features(), data.labels(),
-                                            data.sample_weights(), rows, count, pre, *pool_, next_rows, next_count);
-            step_finite_ = engine_.updated_finite();
-        } else {
-            sums = engine_.compute(model_, loss_, data.features(), data.labels(), data.sample_weights(), rows, count,
-                                   pre, *pool_, next_rows, next_count);
-            reduce(sums);               // before the check below: every process must take the same decision
-            if (sums.weight_sum > 0) {  // all weights zero: nothing to learn from this batch
-                apply_step(optimizer_, model_, engine_.gradient(), lr);
-                step_finite_ = model_.all_finite();
-            }
-        }
-        if (options_.schedule_per_step) ++steps_in_schedule_;
-        return sums;
+    LossSums step(const Dataset<Feature>& data, const Index* rows, Index count, const Preprocessor<Scalar>& pre) {
+        check_data(data.num_features(), data.num_classes(), pre);
+        if (count < 0) throw InvalidParameter(detail::cat("Trainer::step: count is ", count));
+        for (Index i = 0; i < count; ++i)
+            if (rows[i] < 0 || rows[i] >= data.size())
+                throw InvalidParameter(
+                    detail::cat("Trainer::step: row ", rows[i], " is out of range [0, ", data.size(), ")"));
+        if (!pool_ || count > prepared_rows_) prepare(std::max<Index>(1, count));
+        const BatchView<Feature> batch{&data.features(), &data.labels(), &data.sample_weights(), rows, count};
+        LocalReduction local;
+        StopRequest none = StopRequest::none;
+        return step_batch(batch, pre, current_lr(), local, none);
     }
 
-    /// Sizes the workspaces for batches of up to `max_batch` rows and starts the threads: as
-    /// many as such a batch uses (detail::BatchGradient::threads_for), so that no worker spins
-    /// idle through steps too small to share.
-    void prepare(Index max_batch) {
-        const int threads = detail::BatchGradient<Scalar>::threads_for(max_batch, options_.threads);
-        if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<detail::ThreadPool>(threads);
-        engine_.reserve(max_batch, model_.num_features(), model_.num_classes(), threads);
-    }
-
-    /// False if the last step_rows() left a parameter NaN or infinite (checked while updating).
+    /// False if the last step left a parameter NaN or infinite (checked while updating).
     bool last_step_finite() const { return step_finite_; }
 
     /// The learning rate the next step uses: the schedule applied to the optimizer's base rate.
     double current_lr() const {
         return options_.schedule(optimizer_.params().lr,
-                                 options_.schedule_per_step ? steps_in_schedule_ : epochs_done_);
+                                 options_.schedule_per_step ? position_.schedule_steps : position_.epochs_done);
     }
 
 private:
@@ -385,14 +267,197 @@ private:
 
     static double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-    template <typename Feature>
-    void check_data(const Dataset<Feature>& d, const Preprocessor<Scalar>& pre) const {
-        if (d.empty()) throw DataError("Trainer: the data set is empty");
-        model_.check_features(d.num_features());
-        pre.check_features(d.num_features());
-        if (d.num_classes() != model_.num_classes())
-            throw ShapeError(detail::cat("Trainer: the data has ", d.num_classes(), " classes but the model has ",
-                                         model_.num_classes()));
+    void check_data(Index features, Index classes, const Preprocessor<Scalar>& pre) const {
+        model_.check_features(features);
+        pre.check_features(features);
+        if (classes != model_.num_classes())
+            throw ShapeError(
+                detail::cat("Trainer: the data has ", classes, " classes but the model has ", model_.num_classes()));
+    }
+
+    // The one epoch loop of every data path. A stop requested by a callback or the stop flag takes
+    // effect before the next step (with a combining reduction, that step carries the request to
+    // every process and is skipped), so every process stops after the same batch.
+    template <typename Source, typename Reduction>
+    TrainReport run_epochs(Source& source, const Preprocessor<Scalar>& pre, const Validator& validate,
+                           Reduction& reduction) {
+        check_data(source.num_features(), source.num_classes(), pre);
+        const auto start = Clock::now();
+        TrainReport report;
+        const auto finish = [&](StopReason reason, std::string message) {
+            report.reason = reason;
+            report.message = std::move(message);
+            report.seconds = seconds_since(start);
+            return std::move(report);
+        };
+        prepare(std::max<Index>(1, source.max_batch_rows(options_.batch_size)));
+        std::optional<LinearSoftmax<Scalar>> best;
+        int since_best = 0;
+        [[maybe_unused]] EigenThreadGuard eigen_guard;
+
+        for (int e = 0; e < options_.epochs; ++e) {
+            const int epoch = position_.epochs_done + 1;
+            const auto epoch_start = Clock::now();
+            const detail::Rng epoch_rng = rng_;  // rewound to on a stop mid-epoch, to replay this shuffle
+            const Index batches =
+                source.begin_epoch(EpochInfo{epoch - 1, options_.batch_size, options_.shuffle, options_.seed, &rng_});
+            const Index first_batch = position_.batches_done_in_epoch;
+            const TrainPosition epoch_start_position = position_;  // with the model: restored if this epoch diverges
+            if (batches < 1 || first_batch >= batches)
+                throw InvalidParameter(detail::cat("Trainer::fit: the interrupted epoch had ", first_batch,
+                                                   " batches done, but the data has ", batches,
+                                                   " batches per epoch (different data or batch size?)"));
+            if (first_batch > 0) source.seek(first_batch);
+            position_.batches_done_in_epoch = 0;
+            const LinearSoftmax<Scalar> epoch_start_model = model_;
+            const Optimizer epoch_start_optimizer = optimizer_;
+            LossSums epoch_sums;
+            EpochRecord rec;
+            rec.epoch = epoch;
+            rec.lr = current_lr();
+            Index samples_done = 0;
+            StopRequest pending = StopRequest::none;
+            for (Index b = first_batch; b < batches; ++b) {
+                if (!Reduction::combines && pending != StopRequest::none)
+                    return stop_mid_epoch(report, pending, epoch, b, batches, epoch_rng, finish);
+                const BatchView<typename Source::feature_type> batch = source.next_batch();
+                const double lr = current_lr();
+                StopRequest request = pending;
+                const LossSums sums = step_batch(batch, pre, lr, reduction, request);
+                if (request != StopRequest::none)  // the step was skipped on every process
+                    return stop_mid_epoch(report, request, epoch, b, batches, epoch_rng, finish);
+                samples_done += batch.count;
+                const double batch_loss = sums.mean();
+                report.batch_losses.push_back(batch_loss);
+                epoch_sums += sums;
+                if (!std::isfinite(batch_loss) || !step_finite_) {
+                    model_ = epoch_start_model;
+                    optimizer_ = epoch_start_optimizer;
+                    position_ = epoch_start_position;
+                    rng_ = epoch_rng;
+                    report.diverged_epoch = epoch;
+                    report.diverged_batch = b;
+                    return finish(StopReason::diverged,
+                                  detail::cat("training diverged at epoch ", epoch, ", batch ", b, " (loss ",
+                                              batch_loss, " at learning rate ", lr,
+                                              "); the model was restored to its state at the start of epoch ", epoch,
+                                              ". Try a smaller learning rate."));
+                }
+                if (callbacks_.on_batch &&
+                    !callbacks_.on_batch(BatchRecord{epoch, b, batches, batch.count, samples_done, batch_loss, lr}))
+                    pending = StopRequest::callback;
+                if (callbacks_.stop && callbacks_.stop->load()) pending = stronger(pending, StopRequest::interrupt);
+            }
+            rec.train_loss = epoch_sums.mean();
+            rec.seconds = seconds_since(epoch_start);
+            ++position_.epochs_done;
+            bool stop_early = false;
+            if (validate) {
+                const Evaluation ev = validate(model_);
+                rec.val_loss = ev.loss;
+                rec.val_accuracy = ev.accuracy;
+                if (report.best_epoch == 0 || rec.val_loss < report.best_val_loss - options_.min_delta) {
+                    report.best_val_loss = rec.val_loss;
+                    report.best_epoch = epoch;
+                    since_best = 0;
+                    if (options_.patience > 0) best = model_;
+                } else if (options_.patience > 0 && ++since_best >= options_.patience) {
+                    stop_early = true;
+                }
+            }
+            report.history.push_back(rec);
+            // A stop asked for during the last batch is decided here, with the epoch's own requests;
+            // the stop flag interrupts only if epochs remain (otherwise training is complete anyway).
+            if (pending == StopRequest::interrupt) pending = StopRequest::none;
+            if (callbacks_.on_epoch && !callbacks_.on_epoch(rec)) pending = StopRequest::callback;
+            if (callbacks_.stop && callbacks_.stop->load() && e + 1 < options_.epochs)
+                pending = stronger(pending, StopRequest::interrupt);
+            pending = reduction.agree(pending);
+            if (pending == StopRequest::callback)
+                return finish(StopReason::callback, detail::cat("stopped by a callback after epoch ", epoch));
+            if (pending == StopRequest::interrupt) {
+                report.interrupted_epoch = epoch;
+                report.interrupted_batch = batches - 1;
+                return finish(StopReason::interrupted, detail::cat("interrupted after epoch ", epoch));
+            }
+            if (stop_early) {
+                model_ = *best;
+                return finish(
+                    StopReason::early_stop,
+                    detail::cat("early stop after epoch ", epoch, ": no validation improvement for ", options_.patience,
+                                " epochs; restored the weights of epoch ", report.best_epoch));
+            }
+        }
+        return finish(StopReason::max_epochs, detail::cat("reached ", options_.epochs, " epochs"));
+    }
+
+    // Stops before batch `b` of `epoch` with the trainer at a resumable point.
+    template <typename Finish>
+    TrainReport stop_mid_epoch(TrainReport& report, StopRequest request, int epoch, Index b, Index batches,
+                               const detail::Rng& epoch_rng, const Finish& finish) {
+        rng_ = epoch_rng;
+        position_.batches_done_in_epoch = b;
+        if (request == StopRequest::callback)
+            return finish(StopReason::callback,
+                          detail::cat("stopped by a callback at epoch ", epoch, " after batch ", b, " of ", batches));
+        report.interrupted_epoch = epoch;
+        report.interrupted_batch = b - 1;
+        return finish(StopReason::interrupted,
+                      detail::cat("interrupted at epoch ", epoch, " after batch ", b, " of ", batches));
+    }
+
+    // One step on a batch: the fused compute-and-update of the engine for one process; compute,
+    // reduce and update for several. With a combining reduction, a stop request of any process
+    // comes back in `stop` and the step is not applied.
+    template <typename Feature, typename Reduction>
+    LossSums step_batch(const BatchView<Feature>& b, const Preprocessor<Scalar>& pre, double lr, Reduction& reduction,
+                        StopRequest& stop) {
+        step_finite_ = true;  // the model is unchanged until an update says otherwise
+        LossSums sums;
+        if constexpr (!Reduction::combines) {  // each thread updates its own classes
+            sums = engine_.compute_and_step(model_, optimizer_, lr, loss_, *b.features, *b.labels, *b.sample_weights,
+                                            b.rows, b.count, pre, *pool_, b.next_rows, b.next_count);
+            step_finite_ = engine_.updated_finite();
+        } else {
+            sums = engine_.compute(model_, loss_, *b.features, *b.labels, *b.sample_weights, b.rows, b.count, pre,
+                                   *pool_, b.next_rows, b.next_count);
+            reduce(sums, reduction, stop);  // every process then takes the same decisions
+            if (stop != StopRequest::none) return sums;
+            if (sums.weight_sum > 0) {  // all weights zero: nothing to learn from this batch
+                apply_step(optimizer_, model_, engine_.gradient(), lr);
+                step_finite_ = model_.all_finite();
+            }
+        }
+        if (options_.schedule_per_step) ++position_.schedule_steps;
+        return sums;
+    }
+
+    // The engine returns the mean gradient; rescaling by the local weight sum recovers the sum up to
+    // one rounding per element (relative 1e-7 in float), which keeps BatchGradient unchanged.
+    template <typename Reduction>
+    void reduce(LossSums& sums, Reduction& reduction, StopRequest& stop) {
+        Gradient<Scalar>& g = engine_.gradient();
+        if (sums.weight_sum > 0) {
+            const auto w = static_cast<Scalar>(sums.weight_sum);
+            g.weight *= w;
+            g.bias *= w;
+        }
+        reduction.reduce(g, sums, stop);
+        if (sums.weight_sum > 0) {
+            const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
+            g.weight *= inv;
+            g.bias *= inv;
+        }
+    }
+
+    // Sizes the workspaces for batches of up to `max_batch` rows and starts the threads: as many as
+    // such a batch uses (detail::BatchGradient::threads_for), so that no worker spins idle through
+    // steps too small to share.
+    void prepare(Index max_batch) {
+        const int threads = detail::BatchGradient<Scalar>::threads_for(max_batch, options_.threads);
+        if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<detail::ThreadPool>(threads);
+        engine_.reserve(max_batch, model_.num_features(), model_.num_classes(), threads);
+        prepared_rows_ = max_batch;
     }
 
     // Eigen's own OpenMP threads (when a user compiles with -fopenmp) would stack on top of
@@ -414,31 +479,12 @@ private:
     CrossEntropy<Scalar> loss_;
     Optimizer optimizer_;
     detail::Rng rng_;
-    int epochs_done_ = 0;
-    Index batches_done_in_epoch_ = 0;
-    long long steps_in_schedule_ = 0;
+    TrainPosition position_;
     Callbacks callbacks_;
     std::unique_ptr<detail::ThreadPool> pool_;
     detail::BatchGradient<Scalar> engine_;
-    GradientReducer reducer_;
+    Index prepared_rows_ = 0;  // the largest batch the workspaces and threads are sized for
     bool step_finite_ = true;  // the last step left every parameter finite
-
-    // The engine returns the mean gradient; rescaling by the local weight sum recovers the sum up to
-    // one rounding per element (relative 1e-7 in float), which keeps BatchGradient unchanged.
-    void reduce(LossSums& sums) {
-        Gradient<Scalar>& g = engine_.gradient();
-        if (sums.weight_sum > 0) {
-            const auto w = static_cast<Scalar>(sums.weight_sum);
-            g.weight *= w;
-            g.bias *= w;
-        }
-        reducer_(g, sums);
-        if (sums.weight_sum > 0) {
-            const auto inv = static_cast<Scalar>(1.0 / sums.weight_sum);
-            g.weight *= inv;
-            g.bias *= inv;
-        }
-    }
 };
 
 }  // namespace logreg

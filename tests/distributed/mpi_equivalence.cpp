@@ -52,7 +52,6 @@ int main() {
             orders.push_back(distributed::shard_order(s.count, opt.seed, 0, r));
         }
         Trainer<float> ref(init, opt);
-        ref.prepare(opt.batch_size);
         distributed::BatchPlan plan(sizes, opt.batch_size);
         std::vector<Index> pos(static_cast<std::size_t>(ranks), 0), rows;
         Index steps = 0;
@@ -64,7 +63,7 @@ int main() {
                 for (Index i = 0; i < counts[r]; ++i) rows.push_back(begins[r] + orders[r][pos[r] + i]);
                 pos[r] += counts[r];
             }
-            ref.step_rows(all, rows.data(), static_cast<Index>(rows.size()), pre, ref.current_lr());
+            ref.step(all, rows.data(), static_cast<Index>(rows.size()), pre);
             ++steps;
         }
         const double dw = (trainer.model().weight() - ref.model().weight()).cwiseAbs().maxCoeff();

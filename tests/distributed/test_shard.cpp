@@ -78,36 +78,41 @@ TEST_CASE("shard orders are seeded per epoch and rank", "[distributed]") {
     REQUIRE(shard_order(100, 1, 0, 0, false) == iota(100));
 }
 
-// The hook sees the gradient as a sum: a reducer that pretends two identical ranks contributed
-// (sum doubled, weight doubled) must give the same step as no reducer, up to rounding.
-TEST_CASE("the gradient reducer hook receives sums and the step divides by the global weight", "[distributed]") {
-    const Dataset<float> data = logreg_test::blobs<float>(200, 6, 3, 41);
-    TrainOptions opt;
-    opt.batch_size = 50;
-    opt.sgd.lr = 0.3;
-    opt.sgd.momentum = 0.5;
-    Trainer<float> plain(LinearSoftmax<float>(6, 3, Init::uniform, 3), opt);
-    Trainer<float> hooked(LinearSoftmax<float>(6, 3, Init::uniform, 3), opt);
+// A combining reduction sees the gradient as a sum: one that pretends two identical ranks
+// contributed (sum doubled, weight doubled) must give the same steps as none, up to rounding.
+struct DoublingReduction {
+    static constexpr bool combines = true;
     int calls = 0;
-    hooked.set_gradient_reducer([&](Gradient<float>& g, LossSums& s) {
+    void reduce(Gradient<float>& g, LossSums& s, StopRequest& stop) {
         ++calls;
         REQUIRE(s.weight_sum == Approx(50));
+        REQUIRE(stop == StopRequest::none);
         g.weight *= 2.0f;
         g.bias *= 2.0f;
         s.loss_sum *= 2;
         s.weight_sum *= 2;
-    });
-    const auto pre = Preprocessor<float>::identity(6);
-    plain.prepare(50);
-    hooked.prepare(50);
-    const IndexVector rows = iota(200);
-    for (Index b = 0; b < 4; ++b) {
-        const LossSums a = plain.step_rows(data, rows.data() + 50 * b, 50, pre, 0.3);
-        const LossSums h = hooked.step_rows(data, rows.data() + 50 * b, 50, pre, 0.3);
-        REQUIRE(h.mean() == Approx(a.mean()).epsilon(1e-6));
-        REQUIRE(h.weight_sum == Approx(100));
     }
-    REQUIRE(calls == 4);
+    StopRequest agree(StopRequest local) { return local; }
+};
+
+TEST_CASE("a combining reduction receives sums and the step divides by the global weight", "[distributed]") {
+    const Dataset<float> data = logreg_test::blobs<float>(200, 6, 3, 41);
+    TrainOptions opt;
+    opt.batch_size = 50;
+    opt.epochs = 2;
+    opt.sgd.lr = 0.3;
+    opt.sgd.momentum = 0.5;
+    Trainer<float> plain(LinearSoftmax<float>(6, 3, Init::uniform, 3), opt);
+    Trainer<float> hooked(LinearSoftmax<float>(6, 3, Init::uniform, 3), opt);
+    const auto pre = Preprocessor<float>::identity(6);
+    DatasetBatches<float> a_source(data), h_source(data);
+    DoublingReduction doubling;
+    const TrainReport a = plain.fit(a_source, pre);
+    const TrainReport h = hooked.fit(h_source, pre, {}, doubling);
+    REQUIRE(doubling.calls == 8);
+    REQUIRE(h.batch_losses.size() == a.batch_losses.size());
+    for (std::size_t i = 0; i < a.batch_losses.size(); ++i)
+        REQUIRE(h.batch_losses[i] == Approx(a.batch_losses[i]).epsilon(1e-6));
     REQUIRE(logreg_test::rel_error(hooked.model().weight(), plain.model().weight()) < 1e-6);
     REQUIRE(logreg_test::rel_error(hooked.model().bias(), plain.model().bias()) < 1e-6);
 }

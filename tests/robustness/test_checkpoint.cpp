@@ -82,7 +82,7 @@ TEMPLATE_TEST_CASE("a run interrupted at any batch and resumed from its checkpoi
             first.set_callbacks(cb);
             const TrainReport r = first.fit(data, pre);
             REQUIRE(r.reason == StopReason::interrupted);
-            REQUIRE(first.epochs_done() * 8 + first.batches_done_in_epoch() == stop_at);
+            REQUIRE(first.epochs_done() * 8 + first.position().batches_done_in_epoch == stop_at);
             io::save_checkpoint(path, first, {{"run", "test"}});
 
             Trainer<Scalar> second(LinearSoftmax<Scalar>(6, 3), options(epochs, threads));
@@ -206,9 +206,50 @@ TEST_CASE("fit() after an interruption continues the same epoch in the same proc
     REQUIRE(t.model().weight() == whole.model().weight());
     // Resuming with other data (fewer batches per epoch than already done) is refused.
     Trainer<double> u(LinearSoftmax<double>(6, 3), options(1, 1));
-    u.set_position(0, 9, 0);
+    TrainerState<double> resumed = u.state();
+    resumed.position.batches_done_in_epoch = 9;
+    u.restore(resumed);
     REQUIRE_THROWS_WITH(u.fit(data, pre), contains("9 batches done"));
 }
+
+namespace {
+
+/// The batches of fit_rows(data, rows), except that batch `batch` of epoch `epoch` (1-based) has overflowing
+/// features: a batch source of a user's own, wrapping the library's.
+struct PoisonedBatches {
+    using feature_type = double;
+    PoisonedBatches(const Dataset<double>& data, IndexVector rows, int bad_epoch, Index bad_batch)
+        : inner(data, std::move(rows)),
+          poison(RowMatrix<double>::Constant(1, data.num_features(), std::numeric_limits<double>::max()),
+                 LabelVector::Zero(1), static_cast<int>(data.num_classes())),
+          epoch(bad_epoch),
+          batch(bad_batch) {}
+    Index num_features() const { return inner.num_features(); }
+    Index num_classes() const { return inner.num_classes(); }
+    Index max_batch_rows(Index batch_size) const { return inner.max_batch_rows(batch_size); }
+    Index begin_epoch(const EpochInfo& info) {
+        current_epoch = info.epoch + 1;
+        next = 0;
+        return inner.begin_epoch(info);
+    }
+    void seek(Index b) {
+        next = b;
+        inner.seek(b);
+    }
+    BatchView<double> next_batch() {
+        BatchView<double> v = inner.next_batch();
+        if (current_epoch == epoch && next++ == batch)
+            v = BatchView<double>{&poison.features(), &poison.labels(), &poison.sample_weights(), &zero, 1};
+        return v;
+    }
+
+    DatasetBatches<double> inner;
+    Dataset<double> poison;
+    int epoch, current_epoch = 0;
+    Index batch, next = 0, zero = 0;
+};
+
+}  // namespace
 
 TEST_CASE("a diverging run leaves the last good checkpoint intact", "[checkpoint][divergence]") {
     const auto data = logreg_test::blobs<double>(100, 6, 3, 53);
@@ -221,18 +262,15 @@ TEST_CASE("a diverging run leaves the last good checkpoint intact", "[checkpoint
         io::save_checkpoint(path, t);
         return true;
     };
-    // Poison the weights in epoch 3: the next batch's loss is NaN.
-    cb.on_batch = [&](const BatchRecord& b) {
-        if (b.epoch == 3 && b.batch == 2) t.model().weight()(0, 0) = std::numeric_limits<double>::infinity();
-        return true;
-    };
     t.set_callbacks(cb);
+    // Batch 3 of epoch 3 is a corrupt record (features at the largest double): its loss is NaN.
+    PoisonedBatches source(data, train_validation_split(data.size(), 0.2, 5).train, 3, 3);
     const auto good = [&] {
         Trainer<double> probe(LinearSoftmax<double>(6, 3, Init::uniform, 1), options(2, 1));
         probe.fit(data, pre);
         return probe.model().weight();
     }();
-    const TrainReport r = t.fit(data, pre);
+    const TrainReport r = t.fit(source, pre);
     REQUIRE(r.reason == StopReason::diverged);
     REQUIRE(r.diverged_epoch == 3);
     REQUIRE(r.diverged_batch == 3);

@@ -3,7 +3,8 @@
 // Every rank trains on its own shard; each global step sums the ranks' gradients and loss sums
 // with ONE in-place MPI_Allreduce on a preallocated buffer, then every rank applies the same
 // update, so all ranks hold bitwise identical weights after every step. The core headers stay
-// MPI-free: the only hook is Trainer::set_gradient_reducer. See docs/scaling.md.
+// MPI-free: the only hooks are the batch source and the reduction of the trainer's epoch driver
+// (logreg/batch_source.hpp, logreg/reduction.hpp). See docs/scaling.md.
 //
 // Failure handling: the communicator is a duplicate with MPI_ERRORS_RETURN (an MPI error becomes a
 // CommunicationError naming the call), and every collective runs non-blocking under a watchdog:
@@ -195,34 +196,47 @@ private:
     double timeout_ = 300.0;
 };
 
-/// The Trainer's gradient reducer for MPI: packs W, b and the loss sums into one preallocated
-/// buffer and sums it over the ranks with a single in-place allreduce per step (no allocation).
+/// The MPI reduction of the epoch driver (logreg/reduction.hpp): packs W, b, the loss sums and
+/// the ranks' stop requests into one preallocated buffer and sums it over the ranks with a single
+/// in-place allreduce per step (no allocation).
 template <typename Scalar>
 class GradientAllreduce {
 public:
+    static constexpr bool combines = true;
+
     GradientAllreduce(Communicator& comm, Index classes, Index features)
         : comm_(&comm),
           weights_(classes * features),
-          buffer_(static_cast<std::size_t>(classes * features + classes + 4)) {}
+          buffer_(static_cast<std::size_t>(classes * features + classes + 6)) {}
 
-    /// Scalars sent per step: classes x features + classes + 4.
+    /// Scalars sent per step: classes x features + classes + 6.
     Index size() const { return static_cast<Index>(buffer_.size()); }
 
-    void operator()(Gradient<Scalar>& g, LossSums& sums) {
+    void reduce(Gradient<Scalar>& g, LossSums& sums, StopRequest& stop) {
         Scalar* p = buffer_.data();
         const Index c = g.bias.size();
         std::copy(g.weight.data(), g.weight.data() + weights_, p);
         std::copy(g.bias.data(), g.bias.data() + c, p + weights_);
         // The sums travel as Scalar too (one datatype, one call); each is split into a high and a low
-        // part so that float keeps about 14 significant digits of the double.
+        // part so that float keeps about 14 significant digits of the double. The stop requests
+        // travel as counts of ranks asking for each kind.
         Scalar* s = p + weights_ + c;
         split(sums.loss_sum, s[0], s[1]);
         split(sums.weight_sum, s[2], s[3]);
+        s[4] = stop == StopRequest::interrupt ? Scalar(1) : Scalar(0);
+        s[5] = stop == StopRequest::callback ? Scalar(1) : Scalar(0);
         comm_->allreduce_sum(p, size(), "gradient");
         std::copy(p, p + weights_, g.weight.data());
         std::copy(p + weights_, p + weights_ + c, g.bias.data());
         sums.loss_sum = static_cast<double>(s[0]) + static_cast<double>(s[1]);
         sums.weight_sum = static_cast<double>(s[2]) + static_cast<double>(s[3]);
+        stop = s[5] > 0 ? StopRequest::callback : s[4] > 0 ? StopRequest::interrupt : StopRequest::none;
+    }
+
+    StopRequest agree(StopRequest local) {
+        long long code = static_cast<long long>(local);
+        comm_->allreduce_max(&code, 1, "stop request");
+        return static_cast<StopRequest>(code);
     }
 
 private:
@@ -234,6 +248,58 @@ private:
     Communicator* comm_;
     Index weights_;
     std::vector<Scalar> buffer_;
+};
+
+/// The batch source of one rank (logreg/batch_source.hpp): its shard's rows in the order of
+/// shard_order() and, at each global step, the local share of the global batch that BatchPlan
+/// gives this rank (possibly none). `shard_rows`: every rank's shard size, in rank order.
+template <typename Feature>
+class ShardBatches {
+public:
+    using feature_type = Feature;
+
+    ShardBatches(const Dataset<Feature>& shard, std::vector<Index> shard_rows, int rank, Index features, Index classes)
+        : shard_(&shard), shard_rows_(std::move(shard_rows)), rank_(rank), features_(features), classes_(classes) {}
+
+    Index num_features() const { return features_; }
+    Index num_classes() const { return classes_; }
+    Index max_batch_rows(Index batch_size) const { return std::min(batch_size, shard_->size()); }
+
+    Index begin_epoch(const EpochInfo& info) {
+        order_ = shard_order(shard_->size(), info.seed, info.epoch, rank_, info.shuffle);
+        plan_.emplace(shard_rows_, info.batch_size);
+        done_ = 0;
+        return plan_->steps();
+    }
+
+    void seek(Index batch) {
+        for (Index b = 0; b < batch; ++b) done_ += plan_->next()[static_cast<std::size_t>(rank_)];
+    }
+
+    BatchView<Feature> next_batch() {
+        const std::vector<Index>& counts = plan_->next();
+        const Index count = counts.empty() ? 0 : counts[static_cast<std::size_t>(rank_)];
+        // The next step's rows, as far as this rank can tell (a prefetch hint only).
+        const Index next = std::min(count, order_.size() - done_ - count);
+        BatchView<Feature> view{&shard_->features(),
+                                &shard_->labels(),
+                                &shard_->sample_weights(),
+                                order_.data() + done_,
+                                count,
+                                order_.data() + done_ + count,
+                                next};
+        done_ += count;
+        return view;
+    }
+
+private:
+    const Dataset<Feature>* shard_;
+    std::vector<Index> shard_rows_;
+    int rank_;
+    Index features_, classes_;
+    IndexVector order_;
+    std::optional<BatchPlan> plan_;
+    Index done_ = 0;
 };
 
 /// Largest difference of any weight between ranks (0 when they agree bitwise, as they must).
@@ -270,94 +336,35 @@ Evaluation evaluate_sharded(Communicator& comm, const LinearSoftmax<Scalar>& mod
     return ev;
 }
 
-/// Synchronous data-parallel training: trainer.options().epochs epochs over the ranks' shards.
+/// Synchronous data-parallel training: trainer.options().epochs epochs over the ranks' shards,
+/// with the trainer's epoch driver (callbacks, divergence checks, early stopping, interruption
+/// and resume as in one process; set the same callbacks on every rank).
 ///
 /// Call on every rank with its own shard (e.g. the rows shard_range() gives it). The batch size in
 /// the trainer's options is the GLOBAL batch B; batches follow the scheme of shard.hpp, so the
 /// result equals single-process training on the same batches up to summation order. `val` (this
-/// rank's validation rows, may be empty) is evaluated after each epoch over all ranks; `on_epoch`
-/// runs on every rank (print on the root only). Sample weights are supported; the trainer's
-/// per-batch callbacks are not called. Returns the same report on every rank.
+/// rank's validation rows, may be empty) is evaluated after each epoch over all ranks, so every
+/// rank takes the same early-stopping decision. Sample weights are supported. A stop requested on
+/// any rank (a callback returning false, the stop flag) stops every rank after the same batch.
+/// Returns the same report on every rank.
 template <typename Scalar, typename Optimizer, typename Feature>
 TrainReport fit_sharded(Trainer<Scalar, Optimizer>& trainer, const Dataset<Feature>& shard,
-                        const Preprocessor<Scalar>& pre, Communicator& comm, const Dataset<Feature>* val = nullptr,
-                        const std::function<void(const EpochRecord&)>& on_epoch = {}) {
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-    const TrainOptions& opt = trainer.options();
+                        const Preprocessor<Scalar>& pre, Communicator& comm, const Dataset<Feature>* val = nullptr) {
     const std::vector<long long> sizes = comm.allgather(static_cast<long long>(shard.size()), "shard sizes");
     std::vector<Index> shard_rows(sizes.begin(), sizes.end());
     Index total = 0;
     for (Index n : shard_rows) total += n;
     if (total == 0) throw DataError("fit_sharded: every shard is empty");
-    if (!shard.empty()) {
-        trainer.model().check_features(shard.num_features());
-        pre.check_features(shard.num_features());
-    }
-
-    GradientAllreduce<Scalar> reducer(comm, trainer.model().num_classes(), trainer.model().num_features());
-    trainer.set_gradient_reducer([&reducer](Gradient<Scalar>& g, LossSums& s) { reducer(g, s); });
-    struct Unhook {  // the trainer must not keep a reducer that points into this frame
-        Trainer<Scalar, Optimizer>& t;
-        ~Unhook() { t.set_gradient_reducer({}); }
-    } unhook{trainer};
-    trainer.prepare(std::max<Index>(1, std::min(opt.batch_size, shard.size())));
-
-    TrainReport report;
-    for (int e = 0; e < opt.epochs; ++e) {
-        const auto epoch_start = Clock::now();
-        const int epoch = trainer.epochs_done();  // 0-based index of this epoch
-        const IndexVector order = shard_order(shard.size(), opt.seed, epoch, comm.rank(), opt.shuffle);
-        BatchPlan plan(shard_rows, opt.batch_size);
-        const LinearSoftmax<Scalar> epoch_start_model = trainer.model();
-        const Optimizer epoch_start_optimizer = trainer.optimizer();
-        EpochRecord rec;
-        rec.epoch = epoch + 1;
-        rec.lr = trainer.current_lr();
-        LossSums epoch_sums;
-        Index done = 0;
-        for (Index step = 0;; ++step) {
-            const std::vector<Index>& counts = plan.next();
-            if (counts.empty()) break;
-            const Index count = counts[static_cast<std::size_t>(comm.rank())];
-            const double lr = trainer.current_lr();
-            // The next step's rows, as far as this rank can tell (a prefetch hint only).
-            const Index next = std::min(count, static_cast<Index>(order.size()) - done - count);
-            const LossSums sums =
-                trainer.step_rows(shard, order.data() + done, count, pre, lr, order.data() + done + count, next);
-            done += count;
-            epoch_sums += sums;
-            report.batch_losses.push_back(sums.mean());
-            // Global loss and identical weights: every rank takes the same decision here.
-            if (!std::isfinite(sums.mean()) || !trainer.last_step_finite()) {
-                trainer.model() = epoch_start_model;
-                trainer.optimizer() = epoch_start_optimizer;
-                report.reason = StopReason::diverged;
-                report.diverged_epoch = epoch + 1;
-                report.diverged_batch = step;
-                report.message = detail::cat("training diverged at epoch ", epoch + 1, ", batch ", step,
-                                             "; the model was restored to its state at the start of the epoch. "
-                                             "Try a smaller learning rate.");
-                report.seconds = since(start);
-                return report;
-            }
-        }
-        trainer.set_epochs_done(epoch + 1);
-        rec.train_loss = epoch_sums.mean();
-        rec.seconds = since(epoch_start);
-        if (val) {
-            const Evaluation ev = evaluate_sharded(comm, trainer.model(), *val, pre, trainer.loss());
-            rec.val_loss = ev.loss;
-            rec.val_accuracy = ev.accuracy;
-        }
-        report.history.push_back(rec);
-        if (on_epoch) on_epoch(rec);
-    }
-    report.reason = StopReason::max_epochs;
-    report.message = detail::cat("reached ", opt.epochs, " epochs");
-    report.seconds = since(start);
-    return report;
+    const LinearSoftmax<Scalar>& model = trainer.model();
+    // An empty shard has no shape of its own: it takes the model's.
+    ShardBatches<Feature> source(shard, std::move(shard_rows), comm.rank(),
+                                 shard.empty() ? model.num_features() : shard.num_features(),
+                                 shard.empty() ? model.num_classes() : shard.num_classes());
+    typename Trainer<Scalar, Optimizer>::Validator validate;
+    if (val)
+        validate = [&](const LinearSoftmax<Scalar>& m) { return evaluate_sharded(comm, m, *val, pre, trainer.loss()); };
+    GradientAllreduce<Scalar> reduction(comm, model.num_classes(), model.num_features());
+    return trainer.fit(source, pre, validate, reduction);
 }
 
 }  // namespace logreg::distributed

@@ -69,28 +69,27 @@ void save_checkpoint(const std::string& path, const Trainer<Scalar, Optimizer>& 
                      const std::map<std::string, std::string>& extra = {}) {
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "logreg::io::save_checkpoint: checkpoints store float or double models");
-    const auto& model = trainer.model();
-    if (!model.all_finite())
+    const TrainerState<Scalar> state = trainer.state();
+    if (!state.model.all_finite())
         throw NumericalError("save_checkpoint '" + path + "': the model has non-finite parameters");
     for (const auto& [key, value] : extra)
         if (detail::reserved_checkpoint_keys().count(key))
             throw InvalidParameter("save_checkpoint '" + path + "': metadata key '" + key + "' is reserved by logreg");
-    const OptimizerState<Scalar> state = trainer.optimizer().state();
     SafetensorsWriter w;
-    w.add("weight", model.weight());
-    w.add("bias", model.bias());
-    for (const auto& [name, m] : state.matrices) w.add("optimizer." + name, m);
-    for (const auto& [name, v] : state.vectors) w.add("optimizer." + name, v);
+    w.add("weight", state.model.weight());
+    w.add("bias", state.model.bias());
+    for (const auto& [name, m] : state.optimizer.matrices) w.add("optimizer." + name, m);
+    for (const auto& [name, v] : state.optimizer.vectors) w.add("optimizer." + name, v);
     for (const auto& [key, value] : extra) w.set_metadata(key, value);
     w.set_metadata("format", checkpoint_format);
     w.set_metadata("logreg_version", logreg::version);
     w.set_metadata("scalar", dtype_of<Scalar>());
-    w.set_metadata("epochs_done", std::to_string(trainer.epochs_done()));
-    w.set_metadata("batches_done_in_epoch", std::to_string(trainer.batches_done_in_epoch()));
-    w.set_metadata("schedule_steps", std::to_string(trainer.schedule_steps()));
-    w.set_metadata("optimizer", Optimizer::name);
-    w.set_metadata("optimizer_steps", std::to_string(state.steps));
-    w.set_metadata("rng", detail::rng_text(trainer.rng()));
+    w.set_metadata("epochs_done", std::to_string(state.position.epochs_done));
+    w.set_metadata("batches_done_in_epoch", std::to_string(state.position.batches_done_in_epoch));
+    w.set_metadata("schedule_steps", std::to_string(state.position.schedule_steps));
+    w.set_metadata("optimizer", state.optimizer_name);
+    w.set_metadata("optimizer_steps", std::to_string(state.optimizer.steps));
+    w.set_metadata("rng", detail::rng_text(state.rng));
     w.save(path);
 }
 
@@ -173,19 +172,19 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Trai
             state.vectors.emplace(key, Eigen::Map<const Vector<Scalar>>(v.data(), classes));
         }
     }
-    Optimizer restored = trainer.optimizer();
+    TrainerState<Scalar> restored;
+    restored.model = LinearSoftmax<Scalar>(features, classes);
+    restored.model.weight() = Eigen::Map<const RowMatrix<Scalar>>(weight.data(), classes, features);
+    restored.model.bias() = Eigen::Map<const Vector<Scalar>>(bias.data(), classes);
+    restored.position = TrainPosition{epochs_done, batches_done, schedule_steps};
+    restored.rng = rng;
+    restored.optimizer_name = optimizer_name;
+    restored.optimizer = std::move(state);
     try {
-        restored.restore(state);
+        trainer.restore(restored);  // checks everything before it changes the trainer
     } catch (const InvalidParameter& e) {
         throw f.error(std::string("the optimizer state does not fit: ") + e.what());
     }
-
-    // All checked: now change the trainer.
-    trainer.model().weight() = Eigen::Map<const RowMatrix<Scalar>>(weight.data(), classes, features);
-    trainer.model().bias() = Eigen::Map<const Vector<Scalar>>(bias.data(), classes);
-    trainer.optimizer() = std::move(restored);
-    trainer.set_position(epochs_done, batches_done, schedule_steps);
-    trainer.rng() = rng;
 
     std::map<std::string, std::string> extra;
     for (const auto& [key, value] : md)

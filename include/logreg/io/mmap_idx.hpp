@@ -28,7 +28,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -143,78 +142,101 @@ private:
     std::size_t length_ = 0;
 };
 
-/// Trains trainer.options().epochs epochs on a memory-mapped data set (see the top of this file).
-///
-/// Each batch's rows are copied from the mapping into a batch-sized Dataset<uint8_t> and handed
-/// to Trainer::step_rows, so the core's allocation-free step runs unchanged; the copy costs one
-/// batch-sized allocation per step here (the in-memory path allocates none). Records the train
-/// loss and time of each epoch; no validation, callbacks or checkpoints on this path.
-template <typename Scalar, typename Optimizer>
-TrainReport fit_mapped(Trainer<Scalar, Optimizer>& trainer, MmapIdxDataset& data, const Preprocessor<Scalar>& pre) {
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-    trainer.model().check_features(data.num_features());
-    pre.check_features(data.num_features());
-    const TrainOptions& opt = trainer.options();
-    const Index n = data.size(), d = data.num_features(), batch = std::min(opt.batch_size, n);
-    const IndexVector rows = iota(batch);  // a staged batch is rows 0..count of its own Dataset
-    trainer.prepare(batch);
-    RowMatrix<std::uint8_t> x(batch, d);
-    LabelVector y(batch);
-    TrainReport report;
-    for (int e = 0; e < opt.epochs; ++e) {
-        const auto epoch_start = Clock::now();
-        const int epoch = trainer.epochs_done();
-        const IndexVector window_order = distributed::shard_order(data.windows(), opt.seed, epoch, 0, opt.shuffle);
-        EpochRecord rec;
-        rec.epoch = epoch + 1;
-        rec.lr = trainer.current_lr();
-        LossSums epoch_sums;
-        Index filled = 0;
-        const auto step = [&]() {
-            Dataset<std::uint8_t> staged(filled == batch ? std::move(x) : RowMatrix<std::uint8_t>(x.topRows(filled)),
-                                         filled == batch ? std::move(y) : LabelVector(y.head(filled)),
-                                         data.num_classes());
-            const LossSums sums = trainer.step_rows(staged, rows.data(), filled, pre, trainer.current_lr());
-            epoch_sums += sums;
-            report.batch_losses.push_back(sums.mean());
-            x.resize(batch, d);  // moved-from (or still sized): the next batch's buffer
-            y.resize(batch);
-            filled = 0;
-        };
-        for (Index k = 0; k < window_order.size(); ++k) {
-            const Index w = window_order[k];
-            const std::uint8_t* base = data.map_window(w);
-            const Index first = w * data.window_rows(), count = std::min(data.window_rows(), n - first);
-            // Rows within the window: a seed per (epoch, window) so the order is reproducible.
-            const IndexVector local = distributed::shard_order(count, opt.seed ^ 0x6a09e667f3bcc909ULL, epoch,
-                                                               static_cast<int>(w), opt.shuffle);
-            for (Index i = 0; i < count; ++i) {
-                const Index r = local[i];
-                std::memcpy(x.row(filled).data(), base + r * d, static_cast<std::size_t>(d));
-                y[filled] = data.labels()[first + r];
-                if (++filled == batch) step();
-            }
+/// The batch source of a memory-mapped data set (logreg/batch_source.hpp): each batch's rows are
+/// copied from the mapping into a batch-sized buffer made once, in the order described at the top
+/// of this file, which depends only on the seed and the epoch. The data set must outlive it.
+class MappedBatches {
+public:
+    using feature_type = std::uint8_t;
+
+    explicit MappedBatches(MmapIdxDataset& data) : data_(&data) {}
+
+    Index num_features() const { return data_->num_features(); }
+    Index num_classes() const { return data_->num_classes(); }
+    Index max_batch_rows(Index batch_size) const { return std::min(batch_size, data_->size()); }
+
+    Index begin_epoch(const EpochInfo& info) {
+        const Index n = data_->size();
+        batch_ = std::min(info.batch_size, n);
+        if (x_.rows() != batch_) {
+            x_.resize(batch_, data_->num_features());
+            y_.resize(batch_);
+            rows_ = iota(batch_);  // a staged batch is rows 0..count of the buffer
         }
-        if (filled > 0) step();
-        trainer.set_epochs_done(epoch + 1);
-        rec.train_loss = epoch_sums.mean();
-        rec.seconds = since(epoch_start);
-        report.history.push_back(rec);
-        if (!std::isfinite(rec.train_loss) || !trainer.model().all_finite()) {
-            report.reason = StopReason::diverged;
-            report.diverged_epoch = epoch + 1;
-            report.message =
-                logreg::detail::cat("training diverged in epoch ", epoch + 1, "; try a smaller learning rate");
-            report.seconds = since(start);
-            return report;
+        seed_ = info.seed;
+        epoch_ = info.epoch;
+        shuffle_ = info.shuffle;
+        window_order_ = distributed::shard_order(data_->windows(), seed_, epoch_, 0, shuffle_);
+        next_window_ = 0;
+        window_ = nullptr;
+        window_count_ = window_at_ = 0;
+        return (n + batch_ - 1) / batch_;
+    }
+
+    void seek(Index batch) {
+        for (Index skip = batch * batch_; skip > 0;) {  // whole windows are skipped without mapping them
+            if (window_at_ == window_count_) {
+                const Index w = window_order_[next_window_];
+                const Index rows = std::min(data_->window_rows(), data_->size() - w * data_->window_rows());
+                if (rows <= skip) {
+                    ++next_window_;
+                    skip -= rows;
+                    continue;
+                }
+                open_next_window();
+            }
+            const Index take = std::min(skip, window_count_ - window_at_);
+            window_at_ += take;
+            skip -= take;
         }
     }
-    report.reason = StopReason::max_epochs;
-    report.message = logreg::detail::cat("reached ", opt.epochs, " epochs");
-    report.seconds = since(start);
-    return report;
+
+    BatchView<std::uint8_t> next_batch() {
+        const Index d = data_->num_features();
+        Index filled = 0;
+        while (filled < batch_ && (window_at_ < window_count_ || next_window_ < window_order_.size())) {
+            if (window_at_ == window_count_) open_next_window();
+            for (; filled < batch_ && window_at_ < window_count_; ++filled, ++window_at_) {
+                const Index r = local_order_[window_at_];
+                std::memcpy(x_.row(filled).data(), window_ + r * d, static_cast<std::size_t>(d));
+                y_[filled] = data_->labels()[window_first_ + r];
+            }
+        }
+        return BatchView<std::uint8_t>{&x_, &y_, &no_weights_, rows_.data(), filled};
+    }
+
+private:
+    void open_next_window() {
+        const Index w = window_order_[next_window_++];
+        window_ = data_->map_window(w);
+        window_first_ = w * data_->window_rows();
+        window_count_ = std::min(data_->window_rows(), data_->size() - window_first_);
+        window_at_ = 0;
+        // Rows within the window: a seed per (epoch, window), so the order is reproducible.
+        local_order_ = distributed::shard_order(window_count_, seed_ ^ 0x6a09e667f3bcc909ULL, epoch_,
+                                                static_cast<int>(w), shuffle_);
+    }
+
+    MmapIdxDataset* data_;
+    RowMatrix<std::uint8_t> x_;
+    LabelVector y_;
+    IndexVector rows_, window_order_, local_order_;
+    const Vector<double> no_weights_;
+    Index batch_ = 1, next_window_ = 0, window_first_ = 0, window_count_ = 0, window_at_ = 0;
+    const std::uint8_t* window_ = nullptr;
+    std::uint64_t seed_ = 0;
+    int epoch_ = 0;
+    bool shuffle_ = true;
+};
+
+/// Trains trainer.options().epochs epochs on a memory-mapped data set (see the top of this file)
+/// with the trainer's epoch driver: the same callbacks, divergence checks, early stopping (with a
+/// validator), interruption and resume as in memory.
+template <typename Scalar, typename Optimizer>
+TrainReport fit_mapped(Trainer<Scalar, Optimizer>& trainer, MmapIdxDataset& data, const Preprocessor<Scalar>& pre,
+                       const typename Trainer<Scalar, Optimizer>::Validator& validate = {}) {
+    MappedBatches source(data);
+    return trainer.fit(source, pre, validate);
 }
 
 }  // namespace logreg::io
