@@ -38,16 +38,16 @@ struct CrossEntropyOptions {
 
     void validate(Index num_classes) const {
         if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-            throw InvalidParameter(detail::cat("label_smoothing is ", label_smoothing,
-                                               "; it must satisfy 0 <= label_smoothing <= 1"));
+            throw InvalidParameter(
+                detail::cat("label_smoothing is ", label_smoothing, "; it must satisfy 0 <= label_smoothing <= 1"));
         if (class_weights.size() != 0) {
             if (class_weights.size() != num_classes)
-                throw ShapeError(detail::cat("class_weights has ", class_weights.size(), " entries for ", num_classes,
-                                             " classes"));
+                throw ShapeError(
+                    detail::cat("class_weights has ", class_weights.size(), " entries for ", num_classes, " classes"));
             for (Index c = 0; c < num_classes; ++c)
                 if (!std::isfinite(class_weights[c]) || class_weights[c] < 0)
-                    throw InvalidParameter(detail::cat("class_weights[", c, "] is ", class_weights[c],
-                                                       "; it must be finite and >= 0"));
+                    throw InvalidParameter(
+                        detail::cat("class_weights[", c, "] is ", class_weights[c], "; it must be finite and >= 0"));
         }
     }
 };
@@ -57,22 +57,24 @@ template <typename Scalar>
 class CrossEntropy {
 public:
     CrossEntropy() = default;
-    explicit CrossEntropy(CrossEntropyOptions options) : options_(std::move(options)) {}
+    /// Implicit: a CrossEntropyOptions is accepted wherever a CrossEntropy loss is expected.
+    CrossEntropy(CrossEntropyOptions options) : options_(std::move(options)) {}  // NOLINT(google-explicit-constructor)
 
     const CrossEntropyOptions& options() const { return options_; }
+    /// The loss protocol's check (logreg/loss.hpp): the options against the model's classes.
+    void validate(Index num_classes) const { options_.validate(num_classes); }
 
     /// Loss sums of a batch; overwrites `z` (logits, B x C) with the *unnormalised*
     /// gradient s_i * dl_i/dz_i. Divide by the total weight_sum to get dL/dZ of the mean.
     /// `sample_weights` may be null (every sample weighs 1).
     /// This form lets a batch split across threads be normalised once by the whole batch's weight.
     template <typename Derived>
-    LossSums accumulate(Eigen::MatrixBase<Derived>& z, const std::int32_t* labels,
-                        const double* sample_weights) const {
+    LossSums accumulate(Eigen::MatrixBase<Derived>& z, const std::int32_t* labels, const double* sample_weights) const {
         const Index b = z.rows(), c = z.cols();
         const bool weighted_classes = options_.class_weights.size() != 0;
         if (weighted_classes && options_.class_weights.size() != c)
-            throw ShapeError(detail::cat("class_weights has ", options_.class_weights.size(), " entries for ", c,
-                                         " classes"));
+            throw ShapeError(
+                detail::cat("class_weights has ", options_.class_weights.size(), " entries for ", c, " classes"));
         const double eps = options_.label_smoothing;
         const double w_all = weighted_classes ? options_.class_weights.sum() : static_cast<double>(c);
         LossSums sums;
@@ -90,7 +92,8 @@ public:
                 auto row = z.row(i);
                 const std::int32_t y = labels[i];
                 if (y < 0 || y >= c)
-                    throw DataError(detail::cat("CrossEntropy: label ", y, " of batch row ", i, " is outside [0, ", c, ")"));
+                    throw DataError(
+                        detail::cat("CrossEntropy: label ", y, " of batch row ", i, " is outside [0, ", c, ")"));
                 row.array() -= row.maxCoeff();
                 shifted_y[r] = static_cast<double>(row[y]);
                 weighted_shifted[r] = 0;

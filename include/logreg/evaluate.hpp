@@ -22,10 +22,9 @@ struct Evaluation {
 
 /// Evaluates `model` on the rows `rows` of `data` (all rows when `rows` is null), preprocessing
 /// `chunk` rows at a time so that a uint8 data set is never converted whole.
-template <typename Scalar, typename Feature>
-Evaluation evaluate(const LinearSoftmax<Scalar>& model, const Dataset<Feature>& data,
-                    const Preprocessor<Scalar>& pre, const CrossEntropy<Scalar>& loss = {},
-                    const IndexVector* rows = nullptr, Index chunk = 1024) {
+template <typename Scalar, typename Feature, typename Loss = CrossEntropy<Scalar>>
+Evaluation evaluate(const LinearSoftmax<Scalar>& model, const Dataset<Feature>& data, const Preprocessor<Scalar>& pre,
+                    const Loss& loss = Loss(), const IndexVector* rows = nullptr, Index chunk = 1024) {
     model.check_features(data.num_features());
     pre.check_features(data.num_features());
     const IndexVector all = rows ? IndexVector() : iota(data.size());

@@ -5,17 +5,21 @@
 #pragma once
 
 #include <logreg/adam.hpp>
+#include <logreg/batch_source.hpp>
 #include <logreg/cross_entropy.hpp>
 #include <logreg/dataset.hpp>
 #include <logreg/error.hpp>
 #include <logreg/evaluate.hpp>
 #include <logreg/linear_softmax.hpp>
+#include <logreg/loss.hpp>
 #include <logreg/metrics.hpp>
 #include <logreg/optimizer.hpp>
 #include <logreg/preprocess.hpp>
+#include <logreg/reduction.hpp>
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>
 #include <logreg/train.hpp>
 #include <logreg/train_report.hpp>
+#include <logreg/trainer_state.hpp>
 #include <logreg/types.hpp>
 #include <logreg/version.hpp>

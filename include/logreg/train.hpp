@@ -12,6 +12,7 @@
 #include <logreg/error.hpp>
 #include <logreg/evaluate.hpp>
 #include <logreg/linear_softmax.hpp>
+#include <logreg/loss.hpp>
 #include <logreg/optimizer.hpp>
 #include <logreg/preprocess.hpp>
 #include <logreg/reduction.hpp>
@@ -83,28 +84,31 @@ struct Callbacks {
 /// Trains a LinearSoftmax model with an optimizer (SGD unless another is given; see
 /// logreg/optimizer.hpp) on batches from any batch source (logreg/batch_source.hpp); keeps the
 /// model, the optimizer's state and the position (state()) between calls.
-template <typename Scalar, typename Optimizer = SGD<Scalar>>
+template <typename Scalar, typename Optimizer = SGD<Scalar>, typename Loss = CrossEntropy<Scalar>>
 class Trainer {
     static_assert(detail::check_optimizer<Optimizer, Scalar>());
+    static_assert(detail::check_loss<Loss, Scalar>());
 
 public:
     using optimizer_type = Optimizer;
+    using loss_type = Loss;
     /// Evaluates the model on held-out data after each epoch (validation loss and accuracy).
     using Validator = std::function<Evaluation(const LinearSoftmax<Scalar>&)>;
 
-    /// SGD with options.sgd; another optimizer with its default hyper-parameters.
-    explicit Trainer(LinearSoftmax<Scalar> model, TrainOptions options = {}, CrossEntropyOptions loss = {})
+    /// SGD with options.sgd; another optimizer with its default hyper-parameters. `loss` may be
+    /// given as CrossEntropyOptions (class weights, label smoothing).
+    explicit Trainer(LinearSoftmax<Scalar> model, TrainOptions options = {}, Loss loss = Loss())
         : Trainer(std::move(model), options, default_optimizer(options), std::move(loss)) {}
 
     /// With the given optimizer (its params().lr is the base rate of the schedule).
-    Trainer(LinearSoftmax<Scalar> model, TrainOptions options, Optimizer optimizer, CrossEntropyOptions loss = {})
+    Trainer(LinearSoftmax<Scalar> model, TrainOptions options, Optimizer optimizer, Loss loss = Loss())
         : model_(std::move(model)),
           options_(std::move(options)),
           loss_(std::move(loss)),
           optimizer_(std::move(optimizer)),
           rng_(options_.seed) {
         options_.validate();
-        loss_.options().validate(model_.num_classes());
+        loss_.validate(model_.num_classes());
         if constexpr (std::is_same_v<Optimizer, SGD<Scalar>>) options_.sgd = optimizer_.params();
         if (model_.num_classes() < 2) throw InvalidParameter("Trainer: the model is empty; construct it with a shape");
     }
@@ -112,7 +116,7 @@ public:
     const LinearSoftmax<Scalar>& model() const { return model_; }
     const TrainOptions& options() const { return options_; }
     const Optimizer& optimizer() const { return optimizer_; }
-    const CrossEntropy<Scalar>& loss() const { return loss_; }
+    const Loss& loss() const { return loss_; }
     /// Epochs completed, batches of the next epoch already applied, per-step schedule steps.
     const TrainPosition& position() const { return position_; }
     /// Epochs completed over all fit() calls (the schedule's epoch counter).
@@ -476,7 +480,7 @@ private:
 
     LinearSoftmax<Scalar> model_;
     TrainOptions options_;
-    CrossEntropy<Scalar> loss_;
+    Loss loss_;
     Optimizer optimizer_;
     detail::Rng rng_;
     TrainPosition position_;

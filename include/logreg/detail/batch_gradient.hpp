@@ -5,8 +5,8 @@
 // batch and walks it in blocks of `block_rows` rows. For every block it
 //   1. gathers and preprocesses the rows (uint8 -> Scalar) into a small buffer that stays in L1,
 //   2. computes the logits with the register-blocked kernel (kernels.hpp),
-//   3. turns them into the unnormalised softmax cross-entropy gradient (CrossEntropy::accumulate,
-//      the one definition of the loss), and
+//   3. turns them into the unnormalised gradient of the loss (Loss::accumulate, the one
+//      definition of the loss: CrossEntropy or a user's own, see logreg/loss.hpp), and
 //   4. adds dZ^T X and colsum(dZ) into the slice's partial gradient (with one thread: straight
 //      into the total) while the block is still in cache.
 // So the batch is never materialised as floats and X is read from memory once.
@@ -78,12 +78,13 @@ public:
     /// Computes the gradient of the mean loss over rows[0..count) into gradient(); returns the loss sums.
     /// `next_rows[0..next_count)` are the rows of the following call, if known: their first
     /// block is prefetched during this one, so no step starts by waiting for memory.
-    template <typename Feature>
-    LossSums compute(const LinearSoftmax<Scalar>& model, const CrossEntropy<Scalar>& loss,
-                     const RowMatrix<Feature>& features, const LabelVector& labels, const Vector<double>& weights,
-                     const Index* rows, Index count, const Preprocessor<Scalar>& pre, ThreadPool& pool,
-                     const Index* next_rows = nullptr, Index next_count = 0) {
-        Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
+    template <typename Feature, typename Loss>
+    LossSums compute(const LinearSoftmax<Scalar>& model, const Loss& loss, const RowMatrix<Feature>& features,
+                     const LabelVector& labels, const Vector<double>& weights, const Index* rows, Index count,
+                     const Preprocessor<Scalar>& pre, ThreadPool& pool, const Index* next_rows = nullptr,
+                     Index next_count = 0) {
+        Job<Feature, Loss> job{this, &model, &loss, &features, &labels,   &weights,
+                               rows, count,  &pre,  next_rows, next_count};
         job.start(pool);
         return job.total_sums;
     }
@@ -91,14 +92,15 @@ public:
     /// compute(), then the optimizer's update of `model` with learning rate `lr`, each thread
     /// updating its own classes (Optimizer::update_rows). Skips the update when the batch's total
     /// weight is zero. On return gradient() is scratch.
-    template <typename Optimizer, typename Feature>
-    LossSums compute_and_step(LinearSoftmax<Scalar>& model, Optimizer& optimizer, double lr,
-                              const CrossEntropy<Scalar>& loss, const RowMatrix<Feature>& features,
-                              const LabelVector& labels, const Vector<double>& weights, const Index* rows, Index count,
+    template <typename Optimizer, typename Feature, typename Loss>
+    LossSums compute_and_step(LinearSoftmax<Scalar>& model, Optimizer& optimizer, double lr, const Loss& loss,
+                              const RowMatrix<Feature>& features, const LabelVector& labels,
+                              const Vector<double>& weights, const Index* rows, Index count,
                               const Preprocessor<Scalar>& pre, ThreadPool& pool, const Index* next_rows = nullptr,
                               Index next_count = 0) {
         optimizer.begin_step(model, total_, lr);  // checks; creates its buffers on the first step
-        Job<Feature> job{this, &model, &loss, &features, &labels, &weights, rows, count, &pre, next_rows, next_count};
+        Job<Feature, Loss> job{this, &model, &loss, &features, &labels,   &weights,
+                               rows, count,  &pre,  next_rows, next_count};
         job.optimizer = &optimizer;
         job.update_rows = &update_rows_of<Optimizer>;
         job.update_model = &model;
@@ -136,11 +138,11 @@ private:
         return static_cast<Optimizer*>(optimizer)->update_rows(model, grad, lr, first, count, grad_scale);
     }
 
-    template <typename Feature>
+    template <typename Feature, typename Loss>
     struct Job {
         BatchGradient* self;
         const LinearSoftmax<Scalar>* model;
-        const CrossEntropy<Scalar>* loss;
+        const Loss* loss;
         const RowMatrix<Feature>* features;
         const LabelVector* labels;
         const Vector<double>* weights;

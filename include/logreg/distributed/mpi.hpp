@@ -318,9 +318,9 @@ double weight_divergence(Communicator& comm, const LinearSoftmax<Scalar>& model)
 }
 
 /// Loss and accuracy over the union of the ranks' validation shards (every rank gets the result).
-template <typename Scalar, typename Feature>
+template <typename Scalar, typename Feature, typename Loss = CrossEntropy<Scalar>>
 Evaluation evaluate_sharded(Communicator& comm, const LinearSoftmax<Scalar>& model, const Dataset<Feature>& shard,
-                            const Preprocessor<Scalar>& pre, const CrossEntropy<Scalar>& loss = {}) {
+                            const Preprocessor<Scalar>& pre, const Loss& loss = Loss()) {
     double sums[3] = {0, 0, 0};  // loss sum, correct, rows
     if (!shard.empty()) {
         const Evaluation local = evaluate(model, shard, pre, loss);
@@ -347,8 +347,8 @@ Evaluation evaluate_sharded(Communicator& comm, const LinearSoftmax<Scalar>& mod
 /// rank takes the same early-stopping decision. Sample weights are supported. A stop requested on
 /// any rank (a callback returning false, the stop flag) stops every rank after the same batch.
 /// Returns the same report on every rank.
-template <typename Scalar, typename Optimizer, typename Feature>
-TrainReport fit_sharded(Trainer<Scalar, Optimizer>& trainer, const Dataset<Feature>& shard,
+template <typename Scalar, typename Optimizer, typename Loss, typename Feature>
+TrainReport fit_sharded(Trainer<Scalar, Optimizer, Loss>& trainer, const Dataset<Feature>& shard,
                         const Preprocessor<Scalar>& pre, Communicator& comm, const Dataset<Feature>* val = nullptr) {
     const std::vector<long long> sizes = comm.allgather(static_cast<long long>(shard.size()), "shard sizes");
     std::vector<Index> shard_rows(sizes.begin(), sizes.end());
@@ -360,7 +360,7 @@ TrainReport fit_sharded(Trainer<Scalar, Optimizer>& trainer, const Dataset<Featu
     ShardBatches<Feature> source(shard, std::move(shard_rows), comm.rank(),
                                  shard.empty() ? model.num_features() : shard.num_features(),
                                  shard.empty() ? model.num_classes() : shard.num_classes());
-    typename Trainer<Scalar, Optimizer>::Validator validate;
+    typename Trainer<Scalar, Optimizer, Loss>::Validator validate;
     if (val)
         validate = [&](const LinearSoftmax<Scalar>& m) { return evaluate_sharded(comm, m, *val, pre, trainer.loss()); };
     GradientAllreduce<Scalar> reduction(comm, model.num_classes(), model.num_features());

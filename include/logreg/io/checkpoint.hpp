@@ -64,8 +64,8 @@ inline std::string rng_text(const logreg::detail::Rng& rng) {
 /// on_epoch callback (the state is consistent there), or after fit() returned
 /// StopReason::interrupted. Throws InvalidParameter for a reserved extra key, NumericalError for
 /// a non-finite model, IoError if writing fails (the previous file then stays as it was).
-template <typename Scalar, typename Optimizer>
-void save_checkpoint(const std::string& path, const Trainer<Scalar, Optimizer>& trainer,
+template <typename Scalar, typename Optimizer, typename Loss>
+void save_checkpoint(const std::string& path, const Trainer<Scalar, Optimizer, Loss>& trainer,
                      const std::map<std::string, std::string>& extra = {}) {
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "logreg::io::save_checkpoint: checkpoints store float or double models");
@@ -97,8 +97,8 @@ void save_checkpoint(const std::string& path, const Trainer<Scalar, Optimizer>& 
 /// same shape and Scalar type; returns the extra metadata. Everything is validated before the
 /// trainer is touched: on any error (IoError, FormatError naming the file and the entry,
 /// NumericalError) the trainer is unchanged.
-template <typename Scalar, typename Optimizer>
-std::map<std::string, std::string> load_checkpoint(const std::string& path, Trainer<Scalar, Optimizer>& trainer) {
+template <typename Scalar, typename Optimizer, typename Loss>
+std::map<std::string, std::string> load_checkpoint(const std::string& path, Trainer<Scalar, Optimizer, Loss>& trainer) {
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "logreg::io::load_checkpoint: checkpoints store float or double models");
     using logreg::detail::cat;

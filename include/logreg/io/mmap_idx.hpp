@@ -232,9 +232,9 @@ private:
 /// Trains trainer.options().epochs epochs on a memory-mapped data set (see the top of this file)
 /// with the trainer's epoch driver: the same callbacks, divergence checks, early stopping (with a
 /// validator), interruption and resume as in memory.
-template <typename Scalar, typename Optimizer>
-TrainReport fit_mapped(Trainer<Scalar, Optimizer>& trainer, MmapIdxDataset& data, const Preprocessor<Scalar>& pre,
-                       const typename Trainer<Scalar, Optimizer>::Validator& validate = {}) {
+template <typename Scalar, typename Optimizer, typename Loss>
+TrainReport fit_mapped(Trainer<Scalar, Optimizer, Loss>& trainer, MmapIdxDataset& data, const Preprocessor<Scalar>& pre,
+                       const typename Trainer<Scalar, Optimizer, Loss>::Validator& validate = {}) {
     MappedBatches source(data);
     return trainer.fit(source, pre, validate);
 }
