@@ -225,6 +225,9 @@ int run_with(const Options& o, Optimizer optimizer) {
         if (it == extra.end())
             throw FormatError("--resume " + o.resume +
                               ": the checkpoint was not written by mnist_train (no training_options)");
+        if (const auto p = extra.find("processes"); p != extra.end())
+            throw InvalidParameter("--resume " + o.resume + ": the checkpoint was written by mpirun -np " + p->second +
+                                   " mnist_train --distributed; resume it the same way");
         if (it->second != checkpoint_extra.at("training_options"))
             throw InvalidParameter("--resume " + o.resume + ": the checkpoint was made with other options (" +
                                    option_differences(it->second, o) +
@@ -368,7 +371,10 @@ int main(int argc, char** argv) {
     install_stop_handler();
     try {
 #ifdef LOGREG_HAVE_MPI
-        if (o.distributed) return examples::run_distributed(o, options_json(o));
+        if (o.distributed)
+            return examples::run_distributed(o, options_json(o),
+                                             {&stop_requested, resume_key(o),
+                                              [&](const std::string& saved) { return option_differences(saved, o); }});
 #endif
         return examples::with_optimizer<Scalar>(o, [&](auto optimizer) { return run_with(o, std::move(optimizer)); });
     } catch (const logreg::Error& e) {

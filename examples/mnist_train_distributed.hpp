@@ -3,8 +3,10 @@
 // Each rank reads only its slice of the training files (by offset for raw files), holds out the
 // --val-split fraction of its slice for validation, and trains with logreg::distributed::fit_sharded;
 // the batch size is the global one. Rank 0 alone prints, evaluates the test set and writes the
-// model, the metrics JSON and the report. An error on any rank aborts the whole job (MPI_Abort),
-// and a rank that stops answering makes the others fail after --mpi-timeout seconds.
+// model, the metrics JSON, the report and the --checkpoint after every epoch (and when stopped:
+// SIGINT or SIGTERM reaching any rank stops all of them after the same batch; --resume continues
+// with the same number of processes). An error on any rank aborts the whole job (MPI_Abort), and a
+// rank that stops answering makes the others fail after --mpi-timeout seconds.
 // Kept out of mnist_train.cpp so that the program compiles without MPI.
 #pragma once
 
@@ -14,6 +16,7 @@
 
 #include <logreg/distributed/mpi.hpp>
 #include <logreg/io/atomic_file.hpp>
+#include <logreg/io/checkpoint.hpp>
 #include <logreg/io/mnist.hpp>
 #include <logreg/io/report.hpp>
 #include <logreg/io/safetensors.hpp>
@@ -21,21 +24,30 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <string>
 #include <utility>
 
 namespace examples {
 
+/// What --checkpoint and --resume need from the program: its stop flag (set by SIGINT/SIGTERM) and
+/// the record of the options that determine the weights, with a way to name what differs.
+struct ResumeSupport {
+    const std::atomic<bool>* stop = nullptr;
+    std::string training_options;
+    std::function<std::string(const std::string& saved)> differences;
+};
+
 template <typename Scalar, typename Options, typename Optimizer>
 int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::distributed::Communicator& comm,
-                            Optimizer optimizer) {
+                            const ResumeSupport& resume, Optimizer optimizer) {
     using namespace logreg;
     const bool root = comm.is_root();
-    if (!o.checkpoint.empty() || !o.resume.empty())
-        throw InvalidParameter("--checkpoint and --resume are not supported with --distributed");
     if (o.normalize != "unit")
         throw InvalidParameter("--normalize " + o.normalize + " is not supported with --distributed (use unit)");
     if (o.limit_train > 0) throw InvalidParameter("--limit-train is not supported with --distributed");
@@ -65,8 +77,39 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
     const auto pre = Preprocessor<Scalar>::unit(784);
     Trainer<Scalar, Optimizer> trainer(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), topt,
                                        std::move(optimizer));
+    // A checkpoint holds the same state on every rank; it records the number of processes, because
+    // the shards and the batch plan depend on it. Every rank reads it; rank 0 alone writes it.
+    const std::map<std::string, std::string> checkpoint_extra = {{"training_options", resume.training_options},
+                                                                 {"processes", std::to_string(comm.size())}};
+    if (!o.resume.empty()) {
+        const std::map<std::string, std::string> extra = io::load_checkpoint(o.resume, trainer);
+        const auto options = extra.find("training_options");
+        const auto processes = extra.find("processes");
+        if (options == extra.end())
+            throw FormatError("--resume " + o.resume +
+                              ": the checkpoint was not written by mnist_train (no training_options)");
+        if (processes == extra.end() || processes->second != std::to_string(comm.size()))
+            throw InvalidParameter("--resume " + o.resume + ": the checkpoint was written by " +
+                                   (processes == extra.end() ? std::string("mnist_train without --distributed")
+                                                             : "mpirun -np " + processes->second) +
+                                   ", this run has " + std::to_string(comm.size()) +
+                                   " processes; resume it with the same number");
+        if (options->second != resume.training_options)
+            throw InvalidParameter("--resume " + o.resume + ": the checkpoint was made with other options (" +
+                                   resume.differences(options->second) +
+                                   "); resume with the options of the interrupted run");
+        TrainOptions rest = topt;
+        rest.epochs = o.epochs - trainer.epochs_done();
+        trainer.set_options(rest);
+        if (root && !o.quiet)
+            std::cout << "resumed from " << o.resume << " after epoch " << trainer.epochs_done() << "\n";
+    }
+    const auto save_checkpoint = [&] {
+        if (root && !o.checkpoint.empty()) io::save_checkpoint(o.checkpoint, trainer, checkpoint_extra);
+    };
     Callbacks cb;
     cb.on_epoch = [&](const EpochRecord& e) {
+        save_checkpoint();
         if (!root || o.quiet) return true;
         std::printf("epoch %3d  train loss %.4f", e.epoch, e.train_loss);
         if (std::isfinite(e.val_loss)) std::printf("  val loss %.4f  val acc %.4f", e.val_loss, e.val_accuracy);
@@ -74,11 +117,23 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
         std::fflush(stdout);
         return true;
     };
+    cb.stop = resume.stop;
     trainer.set_callbacks(cb);
     const TrainReport report = distributed::fit_sharded(trainer, train, pre, comm, o.val_split > 0 ? &val : nullptr);
     if (report.reason == StopReason::diverged) {
         if (root) std::cerr << "mnist_train: error: " << report.message << "\n";
         return 3;
+    }
+    if (report.reason == StopReason::interrupted) {  // on every rank after the same batch
+        save_checkpoint();
+        if (root)
+            std::cerr << "mnist_train: " << report.message
+                      << (o.checkpoint.empty()
+                              ? " (no --checkpoint given: the progress is lost)"
+                              : "; checkpoint saved to " + o.checkpoint +
+                                    " (continue with the same options and --resume " + o.checkpoint + ")")
+                      << "\n";
+        return 130;
     }
     if (!root) return 0;  // rank 0 alone evaluates, prints and writes
 
@@ -101,12 +156,13 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
 
 /// The --distributed entry point: an error on any rank ends the whole job with its message.
 template <typename Options>
-int run_distributed(const Options& o, const nlohmann::json& settings) {
+int run_distributed(const Options& o, const nlohmann::json& settings, const ResumeSupport& resume) {
     logreg::distributed::Environment env;
     logreg::distributed::Communicator comm(MPI_COMM_WORLD, o.mpi_timeout);
     try {
-        return with_optimizer<float>(
-            o, [&](auto optimizer) { return run_distributed_checked<float>(o, settings, comm, std::move(optimizer)); });
+        return with_optimizer<float>(o, [&](auto optimizer) {
+            return run_distributed_checked<float>(o, settings, comm, resume, std::move(optimizer));
+        });
     } catch (const std::exception& e) {
         std::cerr << "mnist_train: error (rank " << comm.rank() << " of " << comm.size() << "): " << e.what() << "\n";
         std::cerr.flush();
