@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerates the real-MNIST tables of docs/performance.md: ms per epoch of mnist_train for each
-build, thread count and batch size, and (with --mpi) --distributed against one process.
+build, thread count and batch size, and (with --mpi) --distributed against one process, for each build.
 
     python3 bench/perf_tables.py --data DIR --build default=build/examples/mnist_train \\
         --build native=build/native/examples/mnist_train [--batches 16 64 256 1024] [--threads 1 2] \\
@@ -100,17 +100,16 @@ def main():
             sys.exit("perf_tables: --mpi needs mpirun (Debian: openmpi-bin)")
         os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
         os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        name, program = builds[0]
-        print(f"\nData-parallel, build {name}, batch 64, 1 thread per process, {args.epochs} epochs:\n")
-        print("| run | ms per epoch | speed-up |")
-        print("|---|---|---|")
-        base, _, _ = epoch_ms(program, args.data, 64, 1, args.epochs, args.runs)
-        print(f"| one process, no MPI | {base:.1f} | 1 |")
-        for np_ in (1, 2):
-            launcher = (mpirun, "--oversubscribe", "-np", str(np_))
-            ms, _, _ = epoch_ms(program, args.data, 64, 1, args.epochs, args.runs, launcher, ["--distributed"])
-            print(f"| `mpirun -np {np_} ... --distributed` | {ms:.1f} | {base / ms:.2f} |")
-
+        print(f"\nData-parallel, batch 64, 1 thread per process, {args.epochs} epochs:\n")
+        print("| build | run | ms per epoch | speed-up |")
+        print("|---|---|---|---|")
+        for name, program in builds:
+            base, _, _ = epoch_ms(program, args.data, 64, 1, args.epochs, args.runs)
+            print(f"| {name} | one process, no MPI | {base:.1f} | 1 |")
+            for np_ in (1, 2):
+                launcher = (mpirun, "--oversubscribe", "-np", str(np_))
+                ms, _, _ = epoch_ms(program, args.data, 64, 1, args.epochs, args.runs, launcher, ["--distributed"])
+                print(f"| {name} | `mpirun -np {np_} ... --distributed` | {ms:.1f} | {base / ms:.2f} |")
 
 if __name__ == "__main__":
     main()

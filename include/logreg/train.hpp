@@ -1,5 +1,7 @@
-// logreg/train.hpp - the training loop: epochs of shuffled mini-batches, validation,
-// early stopping, callbacks, divergence detection, and continuation with state kept.
+// logreg/train.hpp - the trainer and its one epoch loop, shared by every data path (a Dataset in
+// memory, a memory-mapped file, an MPI shard, a user's batch source): shuffled mini-batches,
+// schedules, validation, early stopping, callbacks, divergence detection, and stops that leave a
+// state from which training continues bitwise.
 #pragma once
 
 #include <logreg/batch_source.hpp>
@@ -312,6 +314,9 @@ private:
                                                    " batches done, but the data has ", batches,
                                                    " batches per epoch (different data or batch size?)"));
             if (first_batch > 0) source.seek(first_batch);
+            if (e == 0)  // the losses of the whole call: no reallocation between steps
+                report.batch_losses.reserve(static_cast<std::size_t>(batches) *
+                                            static_cast<std::size_t>(options_.epochs));
             position_.batches_done_in_epoch = 0;
             const LinearSoftmax<Scalar> epoch_start_model = model_;
             const Optimizer epoch_start_optimizer = optimizer_;
