@@ -59,16 +59,18 @@ struct MappedPath : InMemoryPath {
 
 TEST_CASE("training scenarios: in-memory Dataset", "[scenarios]") {
     const int threads = GENERATE(1, 2);
-    CAPTURE(threads);
+    const bool per_step = GENERATE(true, false);
+    CAPTURE(threads, per_step);
     InMemoryPath path;
-    scenarios::run_all(path, threads);
+    scenarios::run_all(path, threads, per_step);
 }
 
 TEST_CASE("training scenarios: memory-mapped IDX file", "[scenarios][mmap]") {
     const int threads = GENERATE(1, 2);
-    CAPTURE(threads);
+    const bool per_step = GENERATE(true, false);
+    CAPTURE(threads, per_step);
     MappedPath path;
-    scenarios::run_all(path, threads);
+    scenarios::run_all(path, threads, per_step);
 }
 
 TEST_CASE("the mapped source hands out every row once per epoch, in batches that straddle windows", "[mmap]") {

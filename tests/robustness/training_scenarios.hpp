@@ -59,7 +59,9 @@ inline const Preprocessor<float>& pre() {
     return unit;
 }
 
-inline TrainOptions options(int epochs, int threads) {
+/// SGD with momentum and a cosine schedule, evaluated per step (its step counter is then part of
+/// what a resume restores) or per epoch.
+inline TrainOptions options(int epochs, int threads, bool per_step) {
     TrainOptions o;
     o.epochs = epochs;
     o.batch_size = batch_size;
@@ -67,13 +69,14 @@ inline TrainOptions options(int epochs, int threads) {
     o.threads = threads;
     o.sgd.lr = 0.1;
     o.sgd.momentum = 0.9;
-    o.schedule = Schedule::cosine(60);
-    o.schedule_per_step = true;  // the schedule's step counter is part of what a resume restores
+    o.schedule = per_step ? Schedule::cosine(60) : Schedule::cosine(4);
+    o.schedule_per_step = per_step;
     return o;
 }
 
-inline Trainer<float> trainer(int epochs, int threads) {
-    return Trainer<float>(LinearSoftmax<float>(features, classes, Init::uniform, 4), options(epochs, threads));
+inline Trainer<float> trainer(int epochs, int threads, bool per_step) {
+    return Trainer<float>(LinearSoftmax<float>(features, classes, Init::uniform, 4),
+                          options(epochs, threads, per_step));
 }
 
 /// Model, optimizer state and position equal bitwise.
@@ -91,11 +94,11 @@ inline void require_same_state(const Trainer<float>& a, const Trainer<float>& b)
     require_same_state(a.state(), b.state());
 }
 
-/// Runs every scenario through `path` with `threads` threads.
+/// Runs every scenario through `path` with `threads` threads and a per-step or per-epoch schedule.
 template <typename Path>
-void run_all(Path& path, int threads) {
+void run_all(Path& path, int threads, bool per_step) {
     constexpr int epochs = 4;
-    Trainer<float> whole = trainer(epochs, threads);
+    Trainer<float> whole = trainer(epochs, threads, per_step);
     const TrainReport full = path.fit(whole);
     REQUIRE(full.reason == StopReason::max_epochs);
     REQUIRE(full.history.size() == static_cast<std::size_t>(epochs));
@@ -104,7 +107,7 @@ void run_all(Path& path, int threads) {
     REQUIRE(full.history.back().train_loss < full.history.front().train_loss);
 
     SECTION("divergence restores the model and optimizer state of the epoch's start") {
-        Trainer<float> t = trainer(1, threads);
+        Trainer<float> t = trainer(1, threads, per_step);
         path.fit(t);
         const TrainerState<float> after_one = t.state();
         SGDParams wild = t.optimizer().params();
@@ -120,7 +123,7 @@ void run_all(Path& path, int threads) {
     }
 
     SECTION("a batch callback stops after its batch; fit() continues from there") {
-        Trainer<float> t = trainer(epochs, threads);
+        Trainer<float> t = trainer(epochs, threads, per_step);
         Callbacks cb;
         cb.on_batch = [](const BatchRecord& b) { return !(b.epoch == 2 && b.batch == 2); };
         t.set_callbacks(cb);
@@ -130,13 +133,13 @@ void run_all(Path& path, int threads) {
         REQUIRE(t.position().batches_done_in_epoch == 3);
         REQUIRE(r.batch_losses.size() == static_cast<std::size_t>(batches + 3));
         t.set_callbacks({});
-        t.set_options(options(epochs - 1, threads));  // the rest of epoch 2, then epochs 3 and 4
+        t.set_options(options(epochs - 1, threads, per_step));  // the rest of epoch 2, then epochs 3 and 4
         REQUIRE(path.fit(t).reason == StopReason::max_epochs);
         require_same_state(t, whole);
     }
 
     SECTION("an epoch callback stops after its epoch") {
-        Trainer<float> t = trainer(epochs, threads);
+        Trainer<float> t = trainer(epochs, threads, per_step);
         Callbacks cb;
         cb.on_epoch = [](const EpochRecord& e) { return e.epoch < 2; };
         t.set_callbacks(cb);
@@ -146,13 +149,13 @@ void run_all(Path& path, int threads) {
         REQUIRE(t.position().epochs_done == 2);
         REQUIRE(t.position().batches_done_in_epoch == 0);
         t.set_callbacks({});
-        t.set_options(options(epochs - 2, threads));
+        t.set_options(options(epochs - 2, threads, per_step));
         path.fit(t);
         require_same_state(t, whole);
     }
 
     SECTION("early stopping restores the weights of the best epoch") {
-        TrainOptions o = options(12, threads);
+        TrainOptions o = options(12, threads, per_step);
         o.patience = 2;
         Trainer<float> t(LinearSoftmax<float>(features, classes, Init::uniform, 4), o);
         std::vector<RowMatrix<float>> weights;
@@ -175,7 +178,7 @@ void run_all(Path& path, int threads) {
         for (const Index stop_after : {Index{1}, batches, batches + batches / 2}) {
             CAPTURE(stop_after);
             std::atomic<bool> stop{false};
-            Trainer<float> t = trainer(epochs, threads);
+            Trainer<float> t = trainer(epochs, threads, per_step);
             Callbacks cb;
             Index seen = 0;
             cb.on_batch = [&](const BatchRecord&) {
@@ -190,9 +193,9 @@ void run_all(Path& path, int threads) {
             REQUIRE(r.interrupted_epoch == static_cast<int>((stop_after - 1) / batches) + 1);
             path.save(t, "scenario.ckpt");
 
-            Trainer<float> resumed(LinearSoftmax<float>(features, classes), options(epochs, threads));
+            Trainer<float> resumed(LinearSoftmax<float>(features, classes), options(epochs, threads, per_step));
             path.load(resumed, "scenario.ckpt");
-            resumed.set_options(options(epochs - resumed.epochs_done(), threads));
+            resumed.set_options(options(epochs - resumed.epochs_done(), threads, per_step));
             REQUIRE(path.fit(resumed).reason == StopReason::max_epochs);
             require_same_state(resumed, whole);
         }
