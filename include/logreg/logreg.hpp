@@ -18,6 +18,7 @@
 #include <logreg/reduction.hpp>
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>
+#include <logreg/split.hpp>
 #include <logreg/train.hpp>
 #include <logreg/train_report.hpp>
 #include <logreg/trainer_state.hpp>
