@@ -55,7 +55,7 @@ template <typename Feature>
 struct BatchView {
     const RowMatrix<Feature>* features = nullptr;
     const LabelVector* labels = nullptr;
-    const Vector<double>* sample_weights = nullptr;  ///< empty: every row weighs 1
+    const Vector<double>* sample_weights = nullptr;  ///< null or empty: every row weighs 1
     const Index* rows = nullptr;
     Index count = 0;
     const Index* next_rows = nullptr;

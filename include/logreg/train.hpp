@@ -422,14 +422,34 @@ private:
     LossSums step_batch(const BatchView<Feature>& b, const Preprocessor<Scalar>& pre, double lr, Reduction& reduction,
                         StopRequest& stop) {
         step_finite_ = true;  // the model is unchanged until an update says otherwise
+        if (!b.features || !b.labels || (b.count > 0 && !b.rows) || b.count < 0 || b.count > prepared_rows_)
+            throw InvalidParameter(detail::cat("Trainer: the batch source handed out a batch of ", b.count,
+                                               " rows (at most ", prepared_rows_,
+                                               " allowed) or one without features, labels or row indices"));
+        // A user's source is checked like a Dataset: rows inside its matrix, labels inside the model
+        // (O(batch) comparisons against the step's O(batch x features x classes) arithmetic).
+        const Index stored = b.features->rows();
+        if (b.labels->size() != stored)
+            throw InvalidParameter(detail::cat("Trainer: the batch source's matrix has ", stored, " rows but ",
+                                               b.labels->size(), " labels"));
+        for (Index i = 0; i < b.count; ++i) {
+            const Index r = b.rows[i];
+            if (r < 0 || r >= stored || (*b.labels)[r] < 0 || (*b.labels)[r] >= model_.num_classes())
+                throw InvalidParameter(
+                    detail::cat("Trainer: the batch source handed out row ", r, " (of ", stored, ")",
+                                r >= 0 && r < stored ? detail::cat(" with label ", (*b.labels)[r]) : "",
+                                "; the model has ", model_.num_classes(), " classes"));
+        }
+        static const Vector<double> unweighted;
+        const Vector<double>& weights = b.sample_weights ? *b.sample_weights : unweighted;
         LossSums sums;
         if constexpr (!Reduction::combines) {  // each thread updates its own classes
-            sums = engine_.compute_and_step(model_, optimizer_, lr, loss_, *b.features, *b.labels, *b.sample_weights,
-                                            b.rows, b.count, pre, *pool_, b.next_rows, b.next_count);
+            sums = engine_.compute_and_step(model_, optimizer_, lr, loss_, *b.features, *b.labels, weights, b.rows,
+                                            b.count, pre, *pool_, b.next_rows, b.next_count);
             step_finite_ = engine_.updated_finite();
         } else {
-            sums = engine_.compute(model_, loss_, *b.features, *b.labels, *b.sample_weights, b.rows, b.count, pre,
-                                   *pool_, b.next_rows, b.next_count);
+            sums = engine_.compute(model_, loss_, *b.features, *b.labels, weights, b.rows, b.count, pre, *pool_,
+                                   b.next_rows, b.next_count);
             reduce(sums, reduction, stop);  // every process then takes the same decisions
             if (stop != StopRequest::none) return sums;
             if (sums.weight_sum > 0) {  // all weights zero: nothing to learn from this batch

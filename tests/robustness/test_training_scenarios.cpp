@@ -110,3 +110,50 @@ TEST_CASE("the mapped source hands out every row once per epoch, in batches that
         REQUIRE(b.next_batch().features->topRows(16) == expected);
     }
 }
+
+namespace {
+
+/// A user's source: every row of a Dataset in order, with no sample-weight vector at all (null).
+struct PlainRows {
+    using feature_type = std::uint8_t;
+    const Dataset<std::uint8_t>* data;
+    IndexVector rows;
+    Index batch = 16, at = 0, bad_row = -1;
+    Index num_features() const { return data->num_features(); }
+    Index num_classes() const { return data->num_classes(); }
+    Index max_batch_rows(Index) const { return batch; }
+    Index begin_epoch(const EpochInfo&) {
+        at = 0;
+        return data->size() / batch;
+    }
+    void seek(Index b) { at = b * batch; }
+    BatchView<std::uint8_t> next_batch() {
+        BatchView<std::uint8_t> v;
+        v.features = &data->features();
+        v.labels = &data->labels();
+        v.rows = rows.data() + at;
+        v.count = batch;
+        at += batch;
+        return v;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a user's batch source: null sample weights mean unweighted; bad rows are refused", "[scenarios]") {
+    const Dataset<std::uint8_t> data = scenarios::data();
+    PlainRows source{&data, iota(data.size())};
+    Trainer<float> t = scenarios::trainer(2, 1, false);
+    REQUIRE(t.fit(source, scenarios::pre()).reason == StopReason::max_epochs);
+    Trainer<float> same = scenarios::trainer(2, 1, false);
+    TrainOptions in_order = scenarios::options(2, 1, false);
+    in_order.shuffle = false;
+    same.set_options(in_order);
+    same.fit(data, scenarios::pre());
+    REQUIRE(same.model().weight() == t.model().weight());  // the same batches, unweighted
+
+    source.rows[20] = data.size();  // one past the end, in the second batch
+    Trainer<float> u = scenarios::trainer(1, 1, false);
+    REQUIRE_THROWS_WITH(u.fit(source, scenarios::pre()),
+                        logreg_test::contains("the batch source handed out row 240 (of 240)"));
+}
