@@ -140,7 +140,7 @@ struct PlainRows {
 
 }  // namespace
 
-TEST_CASE("a user's batch source: null sample weights mean unweighted; bad rows are refused", "[scenarios]") {
+TEST_CASE("a user's batch source: null sample weights mean unweighted, bad rows are refused", "[scenarios]") {
     const Dataset<std::uint8_t> data = scenarios::data();
     PlainRows source{&data, iota(data.size())};
     Trainer<float> t = scenarios::trainer(2, 1, false);
