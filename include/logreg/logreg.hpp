@@ -10,6 +10,7 @@
 #include <logreg/dataset.hpp>
 #include <logreg/error.hpp>
 #include <logreg/evaluate.hpp>
+#include <logreg/lbfgs.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/loss.hpp>
 #include <logreg/metrics.hpp>
@@ -18,6 +19,7 @@
 #include <logreg/reduction.hpp>
 #include <logreg/schedule.hpp>
 #include <logreg/sgd.hpp>
+#include <logreg/solver_report.hpp>
 #include <logreg/split.hpp>
 #include <logreg/train.hpp>
 #include <logreg/train_report.hpp>
