@@ -2,6 +2,8 @@
 // the model, a metrics JSON and an HTML report. The library does the work; this
 // program parses options and prints. With --checkpoint it saves its whole state after every
 // epoch (and on Ctrl-C), and --resume continues a stopped run to the same weights, bitwise.
+// --optimizer lbfgs minimizes the L2-regularized objective with the full-batch solver instead
+// (logreg/lbfgs.hpp): scikit-learn's LogisticRegression answer.
 #include "common/console.hpp"
 #include "common/outputs.hpp"
 #include "common/train_options.hpp"
@@ -51,6 +53,9 @@ struct Options {
     double eps = 1e-8;
     bool amsgrad = false;
     double weight_decay = 0.0;  // AdamW: 0.01 unless given (PyTorch's default)
+    double l2 = 0.0;            // lbfgs: the penalty (l2 / 2) ||W||^2
+    double tol = 1e-4;          // lbfgs: converged when every gradient entry is at most tol
+    int max_iter = 100;         // lbfgs
     std::string schedule = "cosine";
     std::string init = "uniform";
     std::string normalize = "unit";
@@ -119,6 +124,19 @@ private:
 nlohmann::json options_json(const Options& o) {
     nlohmann::json j;
     j["data"] = o.data;
+    if (o.optimizer == "lbfgs") {  // a full-batch solver: none of the mini-batch settings apply
+        j["optimizer"] = o.optimizer;
+        j["l2"] = o.l2;
+        j["tol"] = o.tol;
+        j["max_iter"] = o.max_iter;
+        j["init"] = o.init;
+        j["normalize"] = o.normalize;
+        j["seed"] = o.seed;
+        j["threads"] = o.threads;
+        j["scalar"] = "float32";
+        if (o.limit_train > 0) j["limit_train"] = o.limit_train;
+        return j;
+    }
     j["epochs"] = o.epochs;
     j["batch_size"] = o.batch_size;
     j["optimizer"] = o.optimizer;
@@ -169,6 +187,22 @@ std::string option_differences(const std::string& saved_text, const Options& o) 
         if (!now.contains(key))
             diff += (diff.empty() ? "" : ", ") + key + " " + value.dump() + " in the checkpoint only";
     return diff;
+}
+
+/// The training images (all, or the first --limit-train) and the test images.
+std::pair<logreg::Dataset<std::uint8_t>, logreg::Dataset<std::uint8_t>> load_data(const Options& o) {
+    using namespace logreg;
+    auto train = io::load_mnist(o.data, io::MnistSplit::train);
+    if (o.limit_train > 0) {
+        if (o.limit_train > train.size())
+            throw InvalidParameter(
+                detail::cat("--limit-train ", o.limit_train, " is more than the ", train.size(), " training images"));
+        train = train.subset(iota(static_cast<Index>(o.limit_train)));
+    }
+    auto test = io::load_mnist(o.data, io::MnistSplit::test);
+    if (!o.quiet)
+        std::cout << "data: " << o.data << " (" << train.size() << " train, " << test.size() << " test images)\n";
+    return {std::move(train), std::move(test)};
 }
 
 template <typename Optimizer>
@@ -290,22 +324,109 @@ int run_with(const Options& o, Optimizer optimizer) {
     return 0;
 }
 
+/// --optimizer lbfgs: the full-batch solver on every training image; one line per iteration.
+int run_lbfgs(const Options& o) {
+    using namespace logreg;
+    examples::print_build_info(std::cout, o.threads);
+    const auto data = load_data(o);
+    const Dataset<std::uint8_t>& train = data.first;
+    const Dataset<std::uint8_t>& test = data.second;
+    const Normalization norm = parse_normalization(o.normalize);
+    const Preprocessor<Scalar> pre = norm == Normalization::standard
+                                         ? Preprocessor<Scalar>::standard(train, iota(train.size()))
+                                     : norm == Normalization::unit ? Preprocessor<Scalar>::unit(784)
+                                                                   : Preprocessor<Scalar>::identity(784);
+    LBFGSOptions lo;
+    lo.l2 = o.l2;
+    lo.tol = o.tol;
+    lo.max_iter = o.max_iter;
+    lo.threads = o.threads;
+    LBFGS<Scalar> solver(LinearSoftmax<Scalar>(784, 10, parse_init(o.init), o.seed), lo);
+    const std::map<std::string, std::string> checkpoint_extra = {{"training_options", resume_key(o)}};
+    if (!o.resume.empty()) {
+        const std::map<std::string, std::string> extra = io::load_checkpoint(o.resume, solver);
+        const auto it = extra.find("training_options");
+        if (it == extra.end())
+            throw FormatError("--resume " + o.resume +
+                              ": the checkpoint was not written by mnist_train (no training_options)");
+        if (it->second != checkpoint_extra.at("training_options"))
+            throw InvalidParameter("--resume " + o.resume + ": the checkpoint was made with other options (" +
+                                   option_differences(it->second, o) +
+                                   "); resume with the options of the interrupted run");
+        LBFGSOptions rest = lo;
+        rest.max_iter = std::max(0, o.max_iter - solver.iterations_done());
+        solver.set_options(rest);
+        if (!o.quiet)
+            std::cout << "resumed from " << o.resume << " after iteration " << solver.iterations_done() << "\n";
+    }
+    const auto print = [&](const SolverIteration& it) {
+        if (!o.quiet)
+            std::printf("iter %4d  objective %.8f  gradient %.3e  step %-9.3g evals %d  %.3fs\n", it.iteration,
+                        it.objective, it.gradient_norm, it.step, it.evaluations, it.elapsed_seconds);
+        std::fflush(stdout);
+    };
+    solver.set_callback([&](const SolverIteration& it) {
+        print(it);
+        if (!o.checkpoint.empty()) io::save_checkpoint(o.checkpoint, solver, checkpoint_extra);
+        return true;
+    });
+    solver.set_stop_flag(&stop_requested);
+    const SolverReport report = solver.fit(train, pre);
+    if (report.reason == SolverStop::interrupted) {
+        std::string saved = " (no --checkpoint given: the progress is lost)";
+        if (!o.checkpoint.empty())
+            saved = "; checkpoint saved to " + o.checkpoint + " (continue with the same options and --resume " +
+                    o.checkpoint + ")";
+        std::cerr << "mnist_train: " << report.message << saved << "\n";
+        return 130;
+    }
+    // The last iteration's line was printed by the callback, unless fit() stopped on a convergence test.
+    if (!report.history.empty() && (report.iterations == 0 || converged(report.reason))) print(report.history.back());
+    if (!o.checkpoint.empty()) io::save_checkpoint(o.checkpoint, solver, checkpoint_extra);
+    const double train_seconds = report.seconds;
+    const Evaluation ev = evaluate(solver.model(), test, pre);
+    const ClassificationReport cls = classification_report(ev.predictions, ev.labels, 10);
+    std::printf("test accuracy %.4f  test loss %.4f  (%d iterations, %.2fs training, %.1f ms/iteration)\n", ev.accuracy,
+                ev.loss, report.iterations, train_seconds,
+                1000 * train_seconds / static_cast<double>(std::max(1, report.iterations)));
+    std::cout << "objective " << detail::cat(report.objective) << ": " << report.message << "\n";
+    if (!o.quiet) examples::print_classification(std::cout, cls, examples::digit_names());
+    examples::write_outputs(o, options_json(o), "logreg on MNIST (L-BFGS)", solver.model(), pre, test, ev, cls, report,
+                            train_seconds);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     Options o;
     CLI::App app{"Train multinomial logistic regression (softmax regression) on MNIST with logreg"};
     app.add_option("--data", o.data, "MNIST folder (default: $LOGREG_MNIST_DIR, then ./data/mnist)");
-    app.add_option("--epochs", o.epochs, "epochs to train")->check(CLI::Range(1, 100000))->capture_default_str();
-    app.add_option("--batch-size", o.batch_size, "samples per mini-batch")
-        ->check(CLI::Range(1LL, 1LL << 30))
-        ->capture_default_str();
-    app.add_option("--optimizer", o.optimizer, "sgd (torch.optim.SGD), adam (Adam) or adamw (AdamW)")
-        ->check(CLI::IsMember({"sgd", "adam", "adamw"}))
+    std::vector<CLI::Option*> sgd_only, adam_only, minibatch_only, lbfgs_only;
+    minibatch_only.push_back(
+        app.add_option("--epochs", o.epochs, "epochs to train")->check(CLI::Range(1, 100000))->capture_default_str());
+    minibatch_only.push_back(app.add_option("--batch-size", o.batch_size, "samples per mini-batch")
+                                 ->check(CLI::Range(1LL, 1LL << 30))
+                                 ->capture_default_str());
+    app.add_option("--optimizer", o.optimizer,
+                   "sgd (torch.optim.SGD), adam (Adam), adamw (AdamW), or lbfgs: the full-batch L-BFGS solver of "
+                   "the L2-regularized objective (scikit-learn's LogisticRegression)")
+        ->check(CLI::IsMember({"sgd", "adam", "adamw", "lbfgs"}))
         ->capture_default_str();
     auto* lr = app.add_option("--lr", o.lr, "learning rate (> 0; default 0.5 for sgd, 0.001 for adam and adamw)")
                    ->check(CLI::PositiveNumber);
-    std::vector<CLI::Option*> sgd_only, adam_only;
+    minibatch_only.push_back(lr);
+    lbfgs_only.push_back(app.add_option("--l2", o.l2,
+                                        "lbfgs: penalty (l2 / 2) ||W||^2 on the mean loss, >= 0; scikit-learn's "
+                                        "C = 1 / (l2 * training images)")
+                             ->check(CLI::NonNegativeNumber)
+                             ->capture_default_str());
+    lbfgs_only.push_back(app.add_option("--tol", o.tol, "lbfgs: stop when every gradient entry is at most this")
+                             ->check(CLI::NonNegativeNumber)
+                             ->capture_default_str());
+    lbfgs_only.push_back(app.add_option("--max-iter", o.max_iter, "lbfgs: the most iterations")
+                             ->check(CLI::Range(0, 1000000))
+                             ->capture_default_str());
     sgd_only.push_back(app.add_option("--momentum", o.momentum, "SGD momentum in [0, 1)")
                            ->check(CLI::Range(0.0, 0.999999))
                            ->capture_default_str());
@@ -324,18 +445,19 @@ int main(int argc, char** argv) {
                                         "weight decay (>= 0): L2 in the gradient for sgd and adam, decoupled for "
                                         "adamw (default 0, for adamw 0.01)")
                              ->check(CLI::NonNegativeNumber);
-    app.add_option("--schedule", o.schedule, "learning-rate schedule")
-        ->check(CLI::IsMember({"constant", "step", "exp", "cosine"}))
-        ->capture_default_str();
-    app.add_option("--init", o.init, "initial weights")
-        ->check(CLI::IsMember({"zeros", "uniform"}))
-        ->capture_default_str();
+    minibatch_only.push_back(weight_decay);
+    minibatch_only.push_back(app.add_option("--schedule", o.schedule, "learning-rate schedule")
+                                 ->check(CLI::IsMember({"constant", "step", "exp", "cosine"}))
+                                 ->capture_default_str());
+    auto* init = app.add_option("--init", o.init, "initial weights (default: uniform; zeros for lbfgs)")
+                     ->check(CLI::IsMember({"zeros", "uniform"}));
     app.add_option("--normalize", o.normalize, "unit: pixels/255; standard: per-pixel mean/std of the train part")
         ->check(CLI::IsMember({"unit", "standard"}))
         ->capture_default_str();
-    app.add_option("--val-split", o.val_split, "fraction of the training set held out for validation, in [0, 1)")
-        ->check(CLI::Range(0.0, 0.99))
-        ->capture_default_str();
+    minibatch_only.push_back(
+        app.add_option("--val-split", o.val_split, "fraction of the training set held out for validation, in [0, 1)")
+            ->check(CLI::Range(0.0, 0.99))
+            ->capture_default_str());
     app.add_option("--seed", o.seed, "seed for initialisation, shuffling and the split")->capture_default_str();
     app.add_option("--threads", o.threads, "threads used for training")
         ->check(CLI::Range(1, 1024))
@@ -358,7 +480,31 @@ int main(int argc, char** argv) {
         ->capture_default_str();
 #endif
     CLI11_PARSE(app, argc, argv);
-    // Options of the other optimizer are refused rather than silently ignored.
+    // Options of another optimizer are refused rather than silently ignored.
+    if (o.optimizer == "lbfgs") {
+        for (CLI::Option* option : sgd_only) minibatch_only.push_back(option);
+        for (CLI::Option* option : adam_only) minibatch_only.push_back(option);
+        for (CLI::Option* option : minibatch_only)
+            if (option->count() > 0) {
+                std::cerr << "mnist_train: error: " << option->get_name()
+                          << " applies to the mini-batch optimizers (sgd, adam, adamw), not to --optimizer lbfgs, "
+                             "which fits the whole training set (--l2, --tol, --max-iter)\n";
+                return 2;
+            }
+        if (o.distributed) {
+            std::cerr << "mnist_train: error: --distributed applies to the mini-batch optimizers, not to "
+                         "--optimizer lbfgs\n";
+            return 2;
+        }
+        if (init->count() == 0) o.init = "zeros";  // scikit-learn's start
+    } else {
+        for (CLI::Option* option : lbfgs_only)
+            if (option->count() > 0) {
+                std::cerr << "mnist_train: error: " << option->get_name() << " applies to --optimizer lbfgs, not to "
+                          << "--optimizer " << o.optimizer << "\n";
+                return 2;
+            }
+    }
     for (CLI::Option* option : o.optimizer == "sgd" ? adam_only : sgd_only)
         if (option->count() > 0) {
             std::cerr << "mnist_train: error: " << option->get_name() << " applies to --optimizer "
@@ -370,6 +516,7 @@ int main(int argc, char** argv) {
     if (o.optimizer == "adamw" && weight_decay->count() == 0) o.weight_decay = 0.01;
     install_stop_handler();
     try {
+        if (o.optimizer == "lbfgs") return run_lbfgs(o);
 #ifdef LOGREG_HAVE_MPI
         if (o.distributed)
             return examples::run_distributed(o, options_json(o),

@@ -58,6 +58,24 @@ logreg_program_test(mnist_train_bad_optimizer EXPECT failure MATCH "--optimizer.
 logreg_program_test(mnist_train_adam_reaches_92 MNIST EXPECT success MATCH "test accuracy 0\\.9[2-9]"
   JSON ${work}/adam.json MIN_ACCURACY 0.92
   COMMAND $<TARGET_FILE:mnist_train> --optimizer adam --quiet --metrics-json ${work}/adam.json)
+# The full-batch L-BFGS solver (scikit-learn's objective, C = 1): 60 iterations reach 92%, with the
+# solver's history in the metrics JSON and the report; mini-batch options are refused.
+logreg_program_test(mnist_train_lbfgs_reaches_92 MNIST EXPECT success MATCH "test accuracy 0\\.9[2-9].*iterations"
+  JSON ${work}/lbfgs.json MIN_ACCURACY 0.92
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --l2 1.6667e-5 --max-iter 60 --threads 2
+          --metrics-json ${work}/lbfgs.json --report ${work}/lbfgs.html --save ${work}/lbfgs.safetensors)
+logreg_program_test(mnist_train_lbfgs_standardized MNIST EXPECT success MATCH "test accuracy 0\\.9[0-9]"
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --normalize standard --l2 1e-4 --max-iter 25 --threads 2)
+logreg_program_test(mnist_train_lbfgs_rejects_epochs EXPECT failure
+  MATCH "--epochs applies to the mini-batch optimizers.*not to --optimizer lbfgs"
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --epochs 3)
+logreg_program_test(mnist_train_lbfgs_rejects_val_split EXPECT failure MATCH "--val-split applies to the mini-batch"
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --val-split 0.2)
+logreg_program_test(mnist_train_l2_with_sgd EXPECT failure MATCH "--l2 applies to --optimizer lbfgs"
+  COMMAND $<TARGET_FILE:mnist_train> --l2 0.001)
+logreg_program_test(mnist_train_lbfgs_negative_l2 EXPECT failure MATCH "--l2"
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --l2 -1)
+
 logreg_program_test(mnist_train_help EXPECT success MATCH "--batch-size.*--normalize"
   COMMAND $<TARGET_FILE:mnist_train> --help)
 
@@ -94,7 +112,12 @@ if(LOGREG_PYTHON3)
   logreg_program_test(mnist_train_kill_resume_adam MNIST EXPECT success MATCH "PASS"
     COMMAND ${LOGREG_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/robustness/kill_resume_test.py
             $<TARGET_FILE:mnist_train> ${work}/kill_resume_adam adam)
-  set_tests_properties(mnist_train_kill_resume mnist_train_kill_resume_adam PROPERTIES TIMEOUT 900
+  # And the L-BFGS solver: its curvature pairs survive kill -9 and resume bitwise.
+  logreg_program_test(mnist_train_kill_resume_lbfgs MNIST EXPECT success MATCH "PASS"
+    COMMAND ${LOGREG_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/robustness/kill_resume_test.py
+            $<TARGET_FILE:mnist_train> ${work}/kill_resume_lbfgs lbfgs)
+  set_tests_properties(mnist_train_kill_resume mnist_train_kill_resume_adam mnist_train_kill_resume_lbfgs
+    PROPERTIES TIMEOUT 900
     ENVIRONMENT "LOGREG_TEST_SEED=${LOGREG_TEST_SEED}")
 endif()
 

@@ -23,14 +23,57 @@ inline nlohmann::json number_or_null(double v) {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
 
+/// The mini-batch trainer's history: one row per epoch, every batch's loss for the report.
+inline void add_history(nlohmann::json& j, logreg::io::ReportData& rd, const logreg::TrainReport& report) {
+    j["stop_reason"] = to_string(report.reason);
+    j["epochs"] = nlohmann::json::array();
+    for (const auto& e : report.history) {
+        nlohmann::json row;
+        row["epoch"] = e.epoch;
+        row["train_loss"] = e.train_loss;
+        row["val_loss"] = number_or_null(e.val_loss);
+        row["val_accuracy"] = number_or_null(e.val_accuracy);
+        row["lr"] = e.lr;
+        row["seconds"] = e.seconds;
+        j["epochs"].push_back(row);
+    }
+    rd.batch_losses = report.batch_losses;
+    rd.epochs = report.history;
+}
+
+/// The full-batch solver's history: one row per iteration (iteration 0: the starting point).
+inline void add_history(nlohmann::json& j, logreg::io::ReportData& rd, const logreg::SolverReport& report) {
+    j["stop_reason"] = to_string(report.reason);
+    nlohmann::json solver;
+    solver["converged"] = logreg::converged(report.reason);
+    solver["message"] = report.message;
+    solver["objective"] = report.objective;
+    solver["gradient_max"] = report.gradient_norm;
+    solver["evaluations"] = report.evaluations;
+    solver["iterations"] = nlohmann::json::array();
+    for (const auto& it : report.history) {
+        nlohmann::json row;
+        row["iteration"] = it.iteration;
+        row["objective"] = it.objective;
+        row["loss"] = it.loss;
+        row["gradient_max"] = it.gradient_norm;
+        row["step"] = it.step;
+        row["evaluations"] = it.evaluations;
+        row["seconds"] = it.seconds;
+        row["elapsed_seconds"] = it.elapsed_seconds;
+        solver["iterations"].push_back(row);
+    }
+    j["solver"] = solver;
+    rd.iterations = report.history;
+}
+
 /// Writes --save, --metrics-json and --report (those given in `o`); `settings` are the options
-/// recorded in all three.
-template <typename Options, typename Scalar>
+/// recorded in all three; `report` is a TrainReport or a SolverReport.
+template <typename Options, typename Scalar, typename Report>
 void write_outputs(const Options& o, const nlohmann::json& settings, const std::string& title,
                    const logreg::LinearSoftmax<Scalar>& model, const logreg::Preprocessor<Scalar>& pre,
                    const logreg::Dataset<std::uint8_t>& test, const logreg::Evaluation& ev,
-                   const logreg::ClassificationReport& cls, const logreg::TrainReport& report,
-                   double train_seconds) {
+                   const logreg::ClassificationReport& cls, const Report& report, double train_seconds) {
     using namespace logreg;
     if (!o.save.empty()) {
         io::ModelMetadata meta;
@@ -41,24 +84,14 @@ void write_outputs(const Options& o, const nlohmann::json& settings, const std::
         io::save_model(o.save, model, pre, meta);
         std::cout << "model saved to " << o.save << "\n";
     }
+    io::ReportData rd;
+    nlohmann::json j;
+    add_history(j, rd, report);
     if (!o.metrics_json.empty()) {
-        nlohmann::json j;
         j["test_accuracy"] = ev.accuracy;
         j["test_loss"] = ev.loss;
         j["train_seconds"] = train_seconds;
-        j["stop_reason"] = to_string(report.reason);
         j["options"] = settings;
-        j["epochs"] = nlohmann::json::array();
-        for (const auto& e : report.history) {
-            nlohmann::json row;
-            row["epoch"] = e.epoch;
-            row["train_loss"] = e.train_loss;
-            row["val_loss"] = number_or_null(e.val_loss);
-            row["val_accuracy"] = number_or_null(e.val_accuracy);
-            row["lr"] = e.lr;
-            row["seconds"] = e.seconds;
-            j["epochs"].push_back(row);
-        }
         nlohmann::json per_class = nlohmann::json::array();
         for (const auto& s : cls.classes) {
             nlohmann::json row;
@@ -73,10 +106,7 @@ void write_outputs(const Options& o, const nlohmann::json& settings, const std::
         std::cout << "metrics written to " << o.metrics_json << "\n";
     }
     if (!o.report.empty()) {
-        io::ReportData rd;
         rd.title = title;
-        rd.batch_losses = report.batch_losses;
-        rd.epochs = report.history;
         rd.confusion = cls.confusion;
         rd.class_names = digit_names();
         rd.test_accuracy = ev.accuracy;

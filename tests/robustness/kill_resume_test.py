@@ -5,7 +5,8 @@ model file byte for byte with an uninterrupted run. Then the same with Ctrl-C (S
 finish the batch, save the checkpoint and exit with 130.
 
 usage: kill_resume_test.py MNIST_TRAIN WORK_DIR [OPTIMIZER]   (needs LOGREG_MNIST_DIR; otherwise skipped, 77)
-OPTIMIZER: sgd (default: with momentum), adam or adamw (with amsgrad and weight decay).
+OPTIMIZER: sgd (default: with momentum), adam or adamw (with amsgrad and weight decay), or lbfgs (the
+full-batch solver, which checkpoints after every iteration).
 The random kill times come from LOGREG_TEST_SEED (printed), so a failure can be replayed.
 """
 import glob
@@ -58,14 +59,19 @@ def main():
     seed = int(os.environ.get("LOGREG_TEST_SEED") or 20261129)
     print(f"LOGREG_TEST_SEED={seed}")
     rng = random.Random(seed)
+    length = ["--epochs", "5"]
     if optimizer == "sgd":
         settings = ["--momentum", "0.9"]
         other = ["--momentum", "0.5"]  # another setting, which a resume must refuse
+    elif optimizer == "lbfgs":
+        length = []
+        settings = ["--optimizer", "lbfgs", "--l2", "1e-4", "--max-iter", "15"]
+        other = ["--optimizer", "lbfgs", "--l2", "1e-4", "--max-iter", "15", "--tol", "1e-3"]
     else:
         settings = ["--optimizer", optimizer, "--amsgrad", "--weight-decay", "0.001"]
         other = ["--optimizer", optimizer, "--amsgrad", "--weight-decay", "0.001", "--beta1", "0.8"]
     print(f"optimizer: {optimizer}")
-    common = [program, "--epochs", "5", *settings, "--seed", "11", "--threads", "2", "--quiet"]
+    common = [program, *length, *settings, "--seed", "11", "--threads", "2", "--quiet"]
 
     def clean(*names):
         for name in names:
@@ -152,7 +158,7 @@ def main():
     print("SIGINT: resumed, final model bitwise identical")
 
     # ---- resuming with other options is refused, naming the option ----
-    r = subprocess.run(common[:1] + ["--epochs", "5", *other, "--seed", "11", "--threads", "2", "--quiet",
+    r = subprocess.run(common[:1] + [*length, *other, "--seed", "11", "--threads", "2", "--quiet",
                                      "--resume", ck2], capture_output=True, text=True)
     changed = other[-2].lstrip("-")
     if r.returncode == 0 or changed not in r.stderr:

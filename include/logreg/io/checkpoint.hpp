@@ -1,10 +1,12 @@
-// logreg/io/checkpoint.hpp - save and restore a Trainer's whole state, so that training can stop
-// (Ctrl-C, a crash, a killed job) and continue to bitwise the same weights as an uninterrupted run.
+// logreg/io/checkpoint.hpp - save and restore a Trainer's (or the L-BFGS solver's) whole state, so
+// that training can stop (Ctrl-C, a crash, a killed job) and continue to bitwise the same weights as
+// an uninterrupted run.
 //
 // A checkpoint is a safetensors file (see safetensors.hpp):
 //   tensors   weight [classes, features], bias [classes] (the model, in the trainer's Scalar type);
 //             optimizer.<name> for each tensor of the optimizer's state() (SGD: weight_buffer and
-//             bias_buffer once momentum has started; Adam/AdamW: the moments), shaped like W or b
+//             bias_buffer once momentum has started; Adam/AdamW: the moments; L-BFGS: its curvature
+//             pairs weight_s<i>, bias_s<i>, weight_y<i>, bias_y<i>), shaped like W or b
 //   metadata  format = "logreg.checkpoint", logreg_version, scalar (F32/F64), optimizer (its name),
 //             epochs_done, batches_done_in_epoch, schedule_steps, optimizer_steps,
 //             rng (the std::mt19937_64 state as text, as operator<< writes it), and the caller's extras
@@ -18,6 +20,7 @@
 #include <logreg/error.hpp>
 #include <logreg/io/safetensors.hpp>
 #include <logreg/train.hpp>
+#include <logreg/trainer_state.hpp>
 
 #include <cstdint>
 #include <limits>
@@ -50,6 +53,18 @@ inline const std::set<std::string>& reserved_checkpoint_keys() {
     return keys;
 }
 
+/// What a checkpoint can hold: a Trainer or an LBFGS solver, anything with state(), restore() and model().
+template <typename T, typename = void>
+struct is_checkpointable : std::false_type {};
+template <typename T>
+struct is_checkpointable<T, std::void_t<decltype(std::declval<const T&>().state().model.weight()),
+                                        decltype(std::declval<T&>().restore(std::declval<const T&>().state())),
+                                        decltype(std::declval<const T&>().model().num_classes())>> : std::true_type {};
+
+/// The Scalar of a Trainer's or solver's model.
+template <typename T>
+using scalar_of = typename std::decay_t<decltype(std::declval<const T&>().model().bias())>::Scalar;
+
 inline std::string rng_text(const logreg::detail::Rng& rng) {
     std::ostringstream out;
     out.imbue(std::locale::classic());
@@ -64,9 +79,10 @@ inline std::string rng_text(const logreg::detail::Rng& rng) {
 /// on_epoch callback (the state is consistent there), or after fit() returned
 /// StopReason::interrupted. Throws InvalidParameter for a reserved extra key, NumericalError for
 /// a non-finite model, IoError if writing fails (the previous file then stays as it was).
-template <typename Scalar, typename Optimizer, typename Loss>
-void save_checkpoint(const std::string& path, const Trainer<Scalar, Optimizer, Loss>& trainer,
+template <typename Fitter, std::enable_if_t<detail::is_checkpointable<Fitter>::value, int> = 0>
+void save_checkpoint(const std::string& path, const Fitter& trainer,
                      const std::map<std::string, std::string>& extra = {}) {
+    using Scalar = detail::scalar_of<Fitter>;
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "logreg::io::save_checkpoint: checkpoints store float or double models");
     const TrainerState<Scalar> state = trainer.state();
@@ -97,8 +113,9 @@ void save_checkpoint(const std::string& path, const Trainer<Scalar, Optimizer, L
 /// same shape and Scalar type; returns the extra metadata. Everything is validated before the
 /// trainer is touched: on any error (IoError, FormatError naming the file and the entry,
 /// NumericalError) the trainer is unchanged.
-template <typename Scalar, typename Optimizer, typename Loss>
-std::map<std::string, std::string> load_checkpoint(const std::string& path, Trainer<Scalar, Optimizer, Loss>& trainer) {
+template <typename Fitter, std::enable_if_t<detail::is_checkpointable<Fitter>::value, int> = 0>
+std::map<std::string, std::string> load_checkpoint(const std::string& path, Fitter& trainer) {
+    using Scalar = detail::scalar_of<Fitter>;
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "logreg::io::load_checkpoint: checkpoints store float or double models");
     using logreg::detail::cat;
@@ -128,9 +145,10 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Trai
     const long long optimizer_steps = count("optimizer_steps", std::int64_t{1} << 60);
     const auto optimizer_entry = md.find("optimizer");
     const std::string optimizer_name = optimizer_entry != md.end() ? optimizer_entry->second : "sgd";  // 0.1.0
-    if (optimizer_name != Optimizer::name)
+    const std::string expected = trainer.state().optimizer_name;
+    if (optimizer_name != expected)
         throw f.error("the checkpoint holds the state of the optimizer '" + optimizer_name +
-                      "' but the trainer uses '" + Optimizer::name + "'");
+                      "' but the trainer uses '" + expected + "'");
 
     logreg::detail::Rng rng;
     {

@@ -11,6 +11,7 @@
 #include <logreg/io/atomic_file.hpp>
 #include <logreg/io/png.hpp>
 #include <logreg/metrics.hpp>
+#include <logreg/solver_report.hpp>
 #include <logreg/train_report.hpp>
 #include <logreg/types.hpp>
 #include <logreg/version.hpp>
@@ -52,8 +53,11 @@ struct ReportData {
     std::string title = "Training report";  ///< page title and heading
     std::vector<double> batch_losses;       ///< every batch's mean loss, in order (TrainReport::batch_losses)
     std::vector<EpochRecord> epochs;        ///< one record per epoch (TrainReport::history)
-    ConfusionMatrix confusion;              ///< rows: true class, columns: predicted class (may be empty)
-    std::vector<std::string> class_names;   ///< empty: the class numbers; else one name per class
+    /// A full-batch solver's run (SolverReport::history): when given, the page shows the objective
+    /// and the gradient per iteration instead of the loss and accuracy per epoch.
+    std::vector<SolverIteration> iterations;
+    ConfusionMatrix confusion;             ///< rows: true class, columns: predicted class (may be empty)
+    std::vector<std::string> class_names;  ///< empty: the class numbers; else one name per class
     double test_accuracy = std::numeric_limits<double>::quiet_NaN();  ///< in [0, 1]; NaN: not measured
     double test_loss = std::numeric_limits<double>::quiet_NaN();      ///< NaN: not measured
     std::vector<SampleImage> samples;             ///< shown correct ones first, then misclassified ones
@@ -493,6 +497,49 @@ inline void accuracy_plot(std::ostream& o, const ReportData& d) {
     o << "</svg>\n";
 }
 
+/// One quantity of the solver's history per iteration, on a log axis when it stays positive.
+inline void solver_plot(std::ostream& o, const ReportData& d, bool gradient) {
+    Series s{
+        gradient ? "gradient max |entry|" : "objective", gradient ? "#e8710a" : "#1a4f8b", Mark::line_with_dots, {}};
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const SolverIteration& it : d.iterations) {
+        const double v = gradient ? it.gradient_norm : it.objective;
+        s.points.emplace_back(static_cast<double>(it.iteration), v);
+        if (std::isfinite(v)) {
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    }
+    if (!(lo <= hi)) return no_data(o, "No finite value was recorded.");
+    Frame f;
+    f.width = 560;
+    f.height = 340;
+    f.left = 78;
+    f.x = linear_axis(d.iterations.front().iteration, std::max<double>(d.iterations.back().iteration, 1), 8, true);
+    if (lo > 0) {
+        const double l0 = std::log10(lo), l1 = std::log10(hi), pad = std::max(0.05 * (l1 - l0), 0.02);
+        f.y = log_axis(std::pow(10.0, l0 - pad), std::pow(10.0, l1 + pad));
+    } else {
+        f.y = linear_axis(lo, hi > lo ? hi + 0.05 * (hi - lo) : lo + 1, 6);
+    }
+    const std::string what = gradient ? "gradient max |entry|" : "objective";
+    svg_open(o, f, what + " per iteration");
+    svg_axes(o, f, "iteration", what + (lo > 0 ? " (log scale)" : ""));
+    svg_series(o, f, s);
+    o << "</svg>\n";
+}
+
+inline void iteration_table(std::ostream& o, const ReportData& d) {
+    o << "<div class=\"scroll\"><table class=\"data\">\n<thead><tr><th>iteration</th><th>objective</th>"
+         "<th>gradient max |entry|</th><th>step</th><th title=\"loss-and-gradient evaluations\">evaluations</th>"
+         "<th>time (s)</th></tr></thead>\n<tbody>\n";
+    for (const SolverIteration& it : d.iterations)
+        o << "<tr><td>" << it.iteration << "</td><td>" << general(it.objective, 10) << "</td><td>"
+          << general(it.gradient_norm, 4) << "</td><td>" << general(it.step, 4) << "</td><td>" << it.evaluations
+          << "</td><td>" << fixed(it.elapsed_seconds, 3) << "</td></tr>\n";
+    o << "</tbody></table></div>\n";
+}
+
 // ---- tables and images ----------------------------------------------------------------------
 
 inline void epoch_table(std::ostream& o, const ReportData& d) {
@@ -732,6 +779,12 @@ inline std::string render_html_report(const ReportData& d) {
     };
     card("test accuracy", r::percent(d.test_accuracy), true);
     if (std::isfinite(d.test_loss)) card("test loss", r::loss_text(d.test_loss), false);
+    if (!d.iterations.empty()) {
+        card("iterations", std::to_string(d.iterations.back().iteration), false);
+        card("final objective", r::general(d.iterations.back().objective, 8), false);
+        card("gradient max |entry|", r::general(d.iterations.back().gradient_norm, 3), false);
+        card("training time", r::fixed(d.iterations.back().elapsed_seconds, 2) + " s", false);
+    }
     if (!d.epochs.empty()) {
         card("epochs", std::to_string(d.epochs.size()), false);
         card("final train loss", r::loss_text(d.epochs.back().train_loss), false);
@@ -759,25 +812,38 @@ inline std::string render_html_report(const ReportData& d) {
         o << "</div>\n</section>\n";
     }
 
-    // (2) loss
-    o << "<section id=\"loss\">\n<h2>Training loss</h2>\n<p class=\"lead\">Mean cross-entropy of every mini-batch "
-         "(thin line), its mean over each epoch"
-      << (has_val ? " and the validation loss after each epoch" : "") << ".</p>\n";
-    r::loss_plot(o, d);
-    o << "</section>\n";
+    if (!d.iterations.empty()) {
+        // (2) a full-batch solver: objective and gradient per iteration
+        o << "<section id=\"solver\">\n<h2>Solver progress</h2>\n<p class=\"lead\">The regularized objective "
+             "(mean cross-entropy + penalty) and the largest entry of its gradient after each iteration; "
+             "iteration 0 is the starting point.</p>\n<div class=\"row\"><div class=\"plot-box\">\n";
+        r::solver_plot(o, d, false);
+        o << "</div>\n<div class=\"plot-box\">\n";
+        r::solver_plot(o, d, true);
+        o << "</div></div>\n";
+        r::iteration_table(o, d);
+        o << "</section>\n";
+    } else {
+        // (2) loss
+        o << "<section id=\"loss\">\n<h2>Training loss</h2>\n<p class=\"lead\">Mean cross-entropy of every mini-batch "
+             "(thin line), its mean over each epoch"
+          << (has_val ? " and the validation loss after each epoch" : "") << ".</p>\n";
+        r::loss_plot(o, d);
+        o << "</section>\n";
 
-    // (3) accuracy per epoch, with the numbers beside it
-    o << "<section id=\"accuracy\">\n<h2>Validation accuracy per epoch</h2>\n<p class=\"lead\">Measured on the "
-         "held-out validation set after each epoch"
-      << (std::isfinite(d.test_accuracy) ? "; the dashed line is the final model's test accuracy" : "")
-      << ".</p>\n<div class=\"row\"><div class=\"plot-box\">\n";
-    r::accuracy_plot(o, d);
-    o << "</div>\n<div class=\"table-box\">\n";
-    if (d.epochs.empty())
-        r::no_data(o, "No epochs were recorded.");
-    else
-        r::epoch_table(o, d);
-    o << "</div></div>\n</section>\n";
+        // (3) accuracy per epoch, with the numbers beside it
+        o << "<section id=\"accuracy\">\n<h2>Validation accuracy per epoch</h2>\n<p class=\"lead\">Measured on the "
+             "held-out validation set after each epoch"
+          << (std::isfinite(d.test_accuracy) ? "; the dashed line is the final model's test accuracy" : "")
+          << ".</p>\n<div class=\"row\"><div class=\"plot-box\">\n";
+        r::accuracy_plot(o, d);
+        o << "</div>\n<div class=\"table-box\">\n";
+        if (d.epochs.empty())
+            r::no_data(o, "No epochs were recorded.");
+        else
+            r::epoch_table(o, d);
+        o << "</div></div>\n</section>\n";
+    }
 
     // (4) samples
     o << "<section id=\"samples\">\n<h2>Sample predictions</h2>\n";
