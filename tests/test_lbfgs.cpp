@@ -428,3 +428,85 @@ TEST_CASE("standardized features converge in fewer iterations than raw ones", "[
     REQUIRE(rs.reason == SolverStop::gradient_tol);
     REQUIRE(rs.iterations < rr.iterations);
 }
+
+namespace lbfgs_test {
+
+/// Mostly-zero data like images: about `zeros` of the entries are 0, the rest in 1..255.
+template <typename Feature>
+Dataset<Feature> sparse_data(Index n, Index features, int classes, double zeros, std::uint64_t salt) {
+    auto gen = logreg_test::rng(salt);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::uniform_int_distribution<int> px(1, 255);
+    RowMatrix<Feature> x(n, features);
+    for (Index i = 0; i < x.size(); ++i) x.data()[i] = u(gen) < zeros ? Feature(0) : static_cast<Feature>(px(gen));
+    Dataset<Feature> d(std::move(x), logreg_test::random_labels(n, classes, gen), classes);
+    Vector<double> w(n);
+    for (Index i = 0; i < n; ++i) w[i] = 0.25 + u(gen);
+    d.set_sample_weights(w);
+    return d;
+}
+
+/// Objective and gradient at a random model, with and without the sparse pass.
+template <typename Scalar, typename Feature>
+void sparse_matches_dense(Index features, int classes, int threads) {
+    const Dataset<Feature> data = sparse_data<Feature>(333, features, classes, 0.8, 520 + classes);
+    const IndexVector rows = shuffled_indices(333, 4).head(250);  // a subset, out of order
+    auto gen = logreg_test::rng(521);
+    LinearSoftmax<Scalar> m(features, classes);
+    m.weight() = logreg_test::random_matrix<Scalar>(classes, features, gen);
+    m.bias() = logreg_test::random_matrix<Scalar>(classes, 1, gen);
+    const auto pre = Preprocessor<Scalar>::unit(features);
+    REQUIRE(detail::SparseGradient<Scalar>::suitable(data, rows, pre));
+    LBFGSOptions o;
+    o.l2 = 0.01;
+    o.threads = threads;
+    LBFGSOptions dense_o = o;
+    dense_o.sparse = false;
+    LBFGS<Scalar> sparse(m, o), dense(m, dense_o);
+    Gradient<Scalar> gs, gd;
+    const double fs = sparse.objective(data, pre, &gs, &rows), fd = dense.objective(data, pre, &gd, &rows);
+    const double tol = std::is_same_v<Scalar, float> ? 1e-5 : 1e-13;
+    CAPTURE(features, classes, threads);
+    REQUIRE(fs == Approx(fd).epsilon(tol));
+    REQUIRE(logreg_test::rel_error(gs.weight, gd.weight) < tol);
+    REQUIRE(logreg_test::rel_error(gs.bias, gd.bias) < tol);
+}
+
+}  // namespace lbfgs_test
+
+TEMPLATE_TEST_CASE("the sparse pass gives the dense engine's objective and gradient", "[lbfgs]", float, double) {
+    using Scalar = TestType;
+    // 3, 20 and 40 classes: one packet, two packets and the run-time width (float); uint8 and float features.
+    for (int classes : {3, 20, 40})
+        for (int threads : {1, 2}) {
+            lbfgs_test::sparse_matches_dense<Scalar, std::uint8_t>(70, classes, threads);
+            lbfgs_test::sparse_matches_dense<Scalar, float>(70, classes, threads);
+        }
+}
+
+TEST_CASE("the sparse pass is used only when it is exact and pays off", "[lbfgs]") {
+    const Dataset<std::uint8_t> sparse = lbfgs_test::sparse_data<std::uint8_t>(100, 20, 3, 0.8, 522);
+    const Dataset<std::uint8_t> dense = lbfgs_test::sparse_data<std::uint8_t>(100, 20, 3, 0.2, 523);
+    const IndexVector all = iota(100);
+    REQUIRE(detail::SparseGradient<float>::suitable(sparse, all, Preprocessor<float>::unit(20)));
+    REQUIRE_FALSE(detail::SparseGradient<float>::suitable(dense, all, Preprocessor<float>::unit(20)));
+    // An offset turns every zero into a nonzero.
+    REQUIRE_FALSE(detail::SparseGradient<float>::suitable(sparse, all, Preprocessor<float>::standard(sparse, all)));
+}
+
+TEST_CASE("L-BFGS on sparse data: bitwise reproducible per thread count, close across them", "[lbfgs]") {
+    const Dataset<std::uint8_t> data = lbfgs_test::sparse_data<std::uint8_t>(400, 60, 5, 0.8, 524);
+    const auto pre = Preprocessor<float>::unit(60);
+    LBFGSOptions o;
+    o.l2 = 1e-3;
+    o.max_iter = 15;
+    std::vector<LinearSoftmax<float>> models;
+    for (int threads : {1, 2, 2}) {
+        o.threads = threads;
+        LBFGS<float> s(LinearSoftmax<float>(60, 5), o);
+        s.fit(data, pre);
+        models.push_back(s.model());
+    }
+    REQUIRE(models[1].weight() == models[2].weight());
+    REQUIRE(logreg_test::rel_error(models[0].weight(), models[1].weight()) < 1e-3);
+}

@@ -92,3 +92,36 @@ TEST_CASE("the guard is live: an Eigen allocation under it would assert", "[no-m
     REQUIRE_FALSE(Eigen::internal::is_malloc_allowed());
     Eigen::internal::set_is_malloc_allowed(true);
 }
+
+TEMPLATE_TEST_CASE("L-BFGS iterations allocate nothing after the first", "[no-malloc][lbfgs]", float, double) {
+    using Scalar = TestType;
+    auto gen = logreg_test::rng(72);
+    std::uniform_real_distribution<double> u(0, 1);
+    RowMatrix<std::uint8_t> bytes(300, 100);
+    for (Index i = 0; i < bytes.size(); ++i)
+        bytes.data()[i] = static_cast<std::uint8_t>(u(gen) < 0.8 ? 0 : 1 + static_cast<int>(u(gen) * 254));
+    const Dataset<std::uint8_t> data(bytes, logreg_test::random_labels(300, 10, gen), 10);
+    // unit: the sparse pass; standard (offsets): the dense engine.
+    for (const auto& pre : {Preprocessor<Scalar>::unit(100), Preprocessor<Scalar>::standard(data, iota(300))}) {
+        for (int threads : {1, 2}) {
+            LBFGSOptions o;
+            o.l2 = 1e-3;
+            o.tol = 0;
+            o.ftol = 0;
+            o.max_iter = 12;
+            o.threads = threads;
+            LBFGS<Scalar> solver(LinearSoftmax<Scalar>(100, 10), o);
+            int guarded = 0;
+            solver.set_callback([&](const SolverIteration& it) {
+                if (it.iteration == 1) Eigen::internal::set_is_malloc_allowed(false);
+                guarded += it.iteration > 1;
+                return true;
+            });
+            const SolverReport r = solver.fit(data, pre);
+            Eigen::internal::set_is_malloc_allowed(true);
+            CAPTURE(threads, r.message);
+            REQUIRE(r.iterations == 12);
+            REQUIRE(guarded == 11);
+        }
+    }
+}
