@@ -7,6 +7,7 @@
 // Counters: items_per_second = samples/s, FLOP/s = useful multiply-adds x 2 per second,
 // bytes_per_second (epochs) = uint8 feature bytes read per second.
 #include <logreg/detail/kernels.hpp>
+#include <logreg/detail/sparse_gradient.hpp>
 #include <logreg/detail/thread_pool.hpp>
 #include <logreg/logreg.hpp>
 
@@ -39,6 +40,22 @@ const logreg::Dataset<std::uint8_t>& mnist_like() {
         const Index n = dataset_rows();
         RowMatrix<std::uint8_t> x(n, kFeatures);
         for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<std::uint8_t>(px(gen));
+        logreg::LabelVector y(n);
+        for (Index i = 0; i < n; ++i) y[i] = label(gen);
+        return logreg::Dataset<std::uint8_t>(std::move(x), std::move(y), kClasses);
+    }();
+    return data;
+}
+
+/// The same shape with MNIST's sparsity: 19% of the pixels nonzero (MNIST's training set: 19.1%).
+const logreg::Dataset<std::uint8_t>& mnist_sparse_like() {
+    static const logreg::Dataset<std::uint8_t> data = [] {
+        std::mt19937_64 gen(43);
+        std::uniform_real_distribution<double> u(0, 1);
+        std::uniform_int_distribution<int> px(1, 255), label(0, kClasses - 1);
+        const Index n = dataset_rows();
+        RowMatrix<std::uint8_t> x(n, kFeatures);
+        for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<std::uint8_t>(u(gen) < 0.19 ? px(gen) : 0);
         logreg::LabelVector y(n);
         for (Index i = 0; i < n; ++i) y[i] = label(gen);
         return logreg::Dataset<std::uint8_t>(std::move(x), std::move(y), kClasses);
@@ -302,6 +319,49 @@ void BM_Epoch_Ref(benchmark::State& state) {
     set_epoch_rates(state, data.size());
 }
 
+// ---- one full-batch loss and gradient (an L-BFGS evaluation): sparse pass vs dense engine ----
+
+template <typename T>
+void set_full_batch_rates(benchmark::State& state, Index rows) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * rows);
+    state.counters["FLOP/s"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * 4.0 * static_cast<double>(rows * kFeatures * kClasses),
+        benchmark::Counter::kIsRate);  // the dense count, for both
+}
+
+template <typename T>
+void BM_FullBatch_Sparse(benchmark::State& state) {
+    const auto& data = mnist_sparse_like();
+    const int threads = static_cast<int>(state.range(0));
+    logreg::detail::ThreadPool pool(threads);
+    logreg::detail::SparseGradient<T> sparse;
+    sparse.build(data, logreg::iota(data.size()), kClasses, threads);
+    const logreg::LinearSoftmax<T> model(kFeatures, kClasses, logreg::Init::uniform, 1);
+    const auto pre = logreg::Preprocessor<T>::unit(kFeatures);
+    const logreg::CrossEntropy<T> loss;
+    for (auto _ : state) benchmark::DoNotOptimize(sparse.compute(model, loss, pre, pool).loss_sum);
+    set_full_batch_rates<T>(state, data.size());
+}
+
+template <typename T>
+void BM_FullBatch_Dense(benchmark::State& state) {
+    const auto& data = mnist_sparse_like();
+    const int threads = static_cast<int>(state.range(0));
+    logreg::detail::ThreadPool pool(threads);
+    logreg::detail::BatchGradient<T> engine;
+    engine.reserve(data.size(), kFeatures, kClasses, threads);
+    const logreg::IndexVector rows = logreg::iota(data.size());
+    const logreg::LinearSoftmax<T> model(kFeatures, kClasses, logreg::Init::uniform, 1);
+    const auto pre = logreg::Preprocessor<T>::unit(kFeatures);
+    const logreg::CrossEntropy<T> loss;
+    for (auto _ : state)
+        benchmark::DoNotOptimize(engine
+                                     .compute(model, loss, data.features(), data.labels(), data.sample_weights(),
+                                              rows.data(), rows.size(), pre, pool)
+                                     .loss_sum);
+    set_full_batch_rates<T>(state, data.size());
+}
+
 // ---- the hardware: GEMM peak and memory bandwidth, for the floor in docs/performance.md ----
 
 template <typename T>
@@ -384,6 +444,18 @@ void batch_sizes_ref(benchmark::internal::Benchmark* b) {
 
 LOGREG_BENCH_KERNELS(float);
 LOGREG_BENCH_KERNELS(double);
+BENCHMARK_TEMPLATE(BM_FullBatch_Sparse, float)
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_FullBatch_Dense, float)
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_GemmPeak, float)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_GemmPeak, double)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MemoryRead)->Arg(1 << 20)->Arg(256 << 20)->Unit(benchmark::kMillisecond);
