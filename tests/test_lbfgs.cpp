@@ -449,7 +449,8 @@ Dataset<Feature> sparse_data(Index n, Index features, int classes, double zeros,
 /// Objective and gradient at a random model, with and without the sparse pass.
 template <typename Scalar, typename Feature>
 void sparse_matches_dense(Index features, int classes, int threads) {
-    const Dataset<Feature> data = sparse_data<Feature>(333, features, classes, 0.8, 520 + classes);
+    const Dataset<Feature> data =
+        sparse_data<Feature>(333, features, classes, 0.8, 520 + static_cast<std::uint64_t>(classes));
     const IndexVector rows = shuffled_indices(333, 4).head(250);  // a subset, out of order
     auto gen = logreg_test::rng(521);
     LinearSoftmax<Scalar> m(features, classes);

@@ -3,9 +3,11 @@
 //
 // The objective (docs/math.md "The regularized objective") is
 //   F(W, b) = mean loss over the training rows (sample weights when given) + (l2 / 2) ||W||_F^2,
-// the bias unpenalized: scikit-learn's multinomial objective with C = 1 / (n_samples * l2).
+// the bias unpenalized: scikit-learn's multinomial objective with C = 1 / (l2 * sum of the sample weights)
+// (1 / (l2 * n_samples) unweighted).
 // Every evaluation of F and its gradient is one pass of the mini-batch engine
-// (detail/batch_gradient.hpp) over all rows, on all threads; the search direction comes from the
+// (detail/batch_gradient.hpp) over all rows, on all threads - or, for mostly-zero data, of the
+// sparse pass (detail/sparse_gradient.hpp); the search direction comes from the
 // two-loop recursion (detail/lbfgs_memory.hpp) and the step from a strong Wolfe line search
 // (detail/line_search.hpp). docs/design.md says why this is not LBFGSpp.
 #pragma once
@@ -198,8 +200,8 @@ public:
     /// Runs up to options().max_iter iterations on the rows `rows` of `data`.
     template <typename Feature>
     SolverReport fit_rows(const Dataset<Feature>& data, const IndexVector& rows, const Preprocessor<Scalar>& pre) {
+        const auto start = Clock::now();  // the time includes the set-up (the sparse copy of the rows)
         Problem<Feature> p = problem(data, rows, pre);
-        const auto start = Clock::now();
         SolverReport report;
         report.history.reserve(static_cast<std::size_t>(options_.max_iter) + 1);
         const auto finish = [&](SolverStop reason, std::string message) {

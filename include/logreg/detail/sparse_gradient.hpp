@@ -13,8 +13,8 @@
 //    the W^T packets of its nonzeros and written once;
 //  - by column within the block (the block's compressed sparse columns) for the gradient: a
 //    column's packet of dW^T is summed in a register from the block's dL/dz rows (in L1) and
-//    written once per block, rather than read, updated and written back per nonzero, which with
-//    W^T and dW^T (50 KB each for MNIST) larger than L1 took twice as long.
+//    written once per block, rather than read, updated and written back per nonzero (W^T and dW^T,
+//    50 KB each for MNIST, do not both fit in L1). docs/design.md has the measurements.
 //
 // Threads take contiguous ranges of blocks, each with its own transposed gradient; the ranges are
 // summed in order, so the result is bitwise reproducible for a fixed thread count. It is checked
