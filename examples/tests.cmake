@@ -65,7 +65,7 @@ logreg_program_test(mnist_train_lbfgs_reaches_92 MNIST EXPECT success MATCH "tes
   COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --l2 1.6667e-5 --max-iter 60 --threads 2
           --metrics-json ${work}/lbfgs.json --report ${work}/lbfgs.html --save ${work}/lbfgs.safetensors)
 logreg_program_test(mnist_train_lbfgs_standardized MNIST EXPECT success MATCH "test accuracy 0\\.9[0-9]"
-  COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --normalize standard --l2 1e-4 --max-iter 25 --threads 2)
+  COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --normalize standard --l2 1e-4 --max-iter 12 --threads 2)
 logreg_program_test(mnist_train_lbfgs_rejects_epochs EXPECT failure
   MATCH "--epochs applies to the mini-batch optimizers.*not to --optimizer lbfgs"
   COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --epochs 3)

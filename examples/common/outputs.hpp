@@ -39,6 +39,7 @@ inline void add_history(nlohmann::json& j, logreg::io::ReportData& rd, const log
     }
     rd.batch_losses = report.batch_losses;
     rd.epochs = report.history;
+    rd.settings["stop_reason"] = report.message;
 }
 
 /// The full-batch solver's history: one row per iteration (iteration 0: the starting point).
@@ -65,6 +66,7 @@ inline void add_history(nlohmann::json& j, logreg::io::ReportData& rd, const log
     }
     j["solver"] = solver;
     rd.iterations = report.history;
+    rd.settings["stop_reason"] = report.message;
 }
 
 /// Writes --save, --metrics-json and --report (those given in `o`); `settings` are the options
