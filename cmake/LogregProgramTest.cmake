@@ -6,13 +6,17 @@
 # The skip line of every test that needs MNIST and finds none.
 set(LOGREG_MNIST_SKIP_REGEX "skipped: no MNIST data")
 
-# logreg_program_test(name EXPECT success|failure [MATCH regex] [MNIST] [WORKING_DIRECTORY dir] COMMAND ...)
+# logreg_program_test(name EXPECT success|failure [EXIT_CODE n] [MATCH regex] [MNIST] [WORKING_DIRECTORY dir]
+#                     COMMAND ...)
 function(logreg_program_test name)
-  cmake_parse_arguments(ARG "MNIST" "EXPECT;MATCH;JSON;MIN_ACCURACY;WORKING_DIRECTORY" "COMMAND" ${ARGN})
+  cmake_parse_arguments(ARG "MNIST" "EXPECT;EXIT_CODE;MATCH;JSON;MIN_ACCURACY;WORKING_DIRECTORY" "COMMAND" ${ARGN})
   string(REPLACE ";" "|" cmd "${ARG_COMMAND}")
   set(defs -DCOMMAND=${cmd} -DEXPECT=${ARG_EXPECT} -DMNIST_FALLBACK_DIR=${LOGREG_DATA_DIR})
   if(ARG_WORKING_DIRECTORY)
     list(APPEND defs -DWORKING_DIRECTORY=${ARG_WORKING_DIRECTORY})
+  endif()
+  if(DEFINED ARG_EXIT_CODE)
+    list(APPEND defs -DEXIT_CODE=${ARG_EXIT_CODE})
   endif()
   if(DEFINED ARG_MATCH)
     list(APPEND defs "-DMATCH=${ARG_MATCH}")

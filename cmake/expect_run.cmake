@@ -2,6 +2,7 @@
 #   -DCOMMAND="prog;arg;..."    the command (a CMake list; use '|' in place of ';' if easier)
 #   -DEXPECT=success|failure    failure = a clean non-zero exit (a crash by signal never passes)
 #   -DMATCH=<regex>             must match stdout+stderr (optional)
+#   -DEXIT_CODE=<n>             the exact exit code (optional; docs/robustness.md promises 2 for bad options)
 #   -DMNIST_FALLBACK_DIR=<dir>  where the build keeps MNIST, used when LOGREG_MNIST_DIR is unset
 #                               (cmake/mnist_test_data.cmake); the program sees the folder found as
 #                               LOGREG_MNIST_DIR
@@ -31,6 +32,9 @@ if(EXPECT STREQUAL "success" AND NOT rc EQUAL 0)
   message(FATAL_ERROR "expected success, got exit code ${rc}")
 elseif(EXPECT STREQUAL "failure" AND rc EQUAL 0)
   message(FATAL_ERROR "expected a non-zero exit code, got 0")
+endif()
+if(DEFINED EXIT_CODE AND NOT rc EQUAL EXIT_CODE)
+  message(FATAL_ERROR "expected exit code ${EXIT_CODE}, got ${rc}")
 endif()
 if(DEFINED MATCH AND NOT "${out}${err}" MATCHES "${MATCH}")
   message(FATAL_ERROR "output does not match '${MATCH}'")

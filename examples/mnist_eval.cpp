@@ -1,5 +1,6 @@
 // mnist_eval: loads a saved model and evaluates it on the MNIST test set, or
 // classifies one 28x28 image (PGM or PNG).
+#include "common/command_line.hpp"
 #include "common/console.hpp"
 
 #include <logreg/io/image.hpp>
@@ -58,7 +59,8 @@ int evaluate_test_set(const logreg::io::LoadedModel<Scalar>& m, const std::strin
     using namespace logreg;
     const auto test = io::load_mnist(dir, io::MnistSplit::test);
     const Evaluation ev = evaluate(m.model, test, m.preprocessor);
-    const ClassificationReport cls = classification_report(ev.predictions, ev.labels, static_cast<int>(m.model.num_classes()));
+    const ClassificationReport cls =
+        classification_report(ev.predictions, ev.labels, static_cast<int>(m.model.num_classes()));
     std::printf("test accuracy %.4f  test loss %.4f  (%lld images)\n", ev.accuracy, ev.loss,
                 static_cast<long long>(test.size()));
     examples::print_classification(std::cout, cls, m.metadata.class_names);
@@ -76,13 +78,12 @@ int main(int argc, char** argv) {
     app.add_option("--image", image, "classify this 28x28 grayscale PGM or PNG instead of the test set");
     app.add_option("--predictions", predictions,
                    "also write test inputs, labels, predictions and probabilities to FILE (safetensors)");
-    CLI11_PARSE(app, argc, argv);
+    if (const int rc = examples::parse_command_line(app, argc, argv); rc >= 0) return rc;
     try {
         examples::print_build_info(std::cout, 1);
         const auto m = logreg::io::load_model<Scalar>(model_path);
-        std::cout << "model: " << model_path << " (" << m.model.num_features() << " features, "
-                  << m.model.num_classes() << " classes, normalization " << logreg::to_string(m.preprocessor.kind())
-                  << ")\n";
+        std::cout << "model: " << model_path << " (" << m.model.num_features() << " features, " << m.model.num_classes()
+                  << " classes, normalization " << logreg::to_string(m.preprocessor.kind()) << ")\n";
         return image.empty() ? evaluate_test_set(m, data, predictions) : classify_image(m, image);
     } catch (const logreg::Error& e) {
         std::cerr << "mnist_eval: error: " << e.what() << "\n";

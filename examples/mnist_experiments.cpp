@@ -2,6 +2,7 @@
 // test accuracy and training time of each as a Markdown table (docs/guide.md, "Results and
 // insights"). Each row is one fresh Trainer on all 60,000 training images, evaluated on the
 // 10,000 test images; the library does the work, this program picks the settings and prints.
+#include "common/command_line.hpp"
 #include "common/console.hpp"
 
 #include <logreg/io/atomic_file.hpp>
@@ -182,7 +183,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
     app.add_option("--output", o.output, "also write the Markdown table to FILE (atomically)");
-    CLI11_PARSE(app, argc, argv);
+    if (const int rc = examples::parse_command_line(app, argc, argv); rc >= 0) return rc;
     try {
         return run(o);
     } catch (const logreg::Error& e) {

@@ -4,6 +4,7 @@
 // epoch (and on Ctrl-C), and --resume continues a stopped run to the same weights, bitwise.
 // --optimizer lbfgs minimizes the L2-regularized objective with the full-batch solver instead
 // (logreg/lbfgs.hpp): scikit-learn's LogisticRegression answer.
+#include "common/command_line.hpp"
 #include "common/console.hpp"
 #include "common/outputs.hpp"
 #include "common/train_options.hpp"
@@ -479,7 +480,7 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
 #endif
-    CLI11_PARSE(app, argc, argv);
+    if (const int rc = examples::parse_command_line(app, argc, argv); rc >= 0) return rc;
     // Options of another optimizer are refused rather than silently ignored.
     if (o.optimizer == "lbfgs") {
         for (CLI::Option* option : sgd_only) minibatch_only.push_back(option);

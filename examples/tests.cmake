@@ -39,13 +39,13 @@ endforeach()
 # ---- bad input: a clear message and a non-zero exit, never a crash ----
 logreg_program_test(mnist_train_missing_dir EXPECT failure MATCH "does not exist.*mnist_download"
   COMMAND $<TARGET_FILE:mnist_train> --data ${work}/no-such-dir)
-logreg_program_test(mnist_train_batch_size_0 EXPECT failure MATCH "--batch-size.*0"
+logreg_program_test(mnist_train_batch_size_0 EXPECT failure EXIT_CODE 2 MATCH "--batch-size.*0"
   COMMAND $<TARGET_FILE:mnist_train> --batch-size 0)
-logreg_program_test(mnist_train_negative_lr EXPECT failure MATCH "--lr.*-1"
+logreg_program_test(mnist_train_negative_lr EXPECT failure EXIT_CODE 2 MATCH "--lr.*-1"
   COMMAND $<TARGET_FILE:mnist_train> --lr -1)
-logreg_program_test(mnist_train_epochs_abc EXPECT failure MATCH "--epochs.*abc"
+logreg_program_test(mnist_train_epochs_abc EXPECT failure EXIT_CODE 2 MATCH "--epochs.*abc"
   COMMAND $<TARGET_FILE:mnist_train> --epochs abc)
-logreg_program_test(mnist_train_unknown_option EXPECT failure MATCH "--bogus"
+logreg_program_test(mnist_train_unknown_option EXPECT failure EXIT_CODE 2 MATCH "--bogus"
   COMMAND $<TARGET_FILE:mnist_train> --bogus)
 logreg_program_test(mnist_train_nesterov_without_momentum MNIST EXPECT failure MATCH "'nesterov'"
   COMMAND $<TARGET_FILE:mnist_train> --nesterov --epochs 1)
@@ -53,7 +53,7 @@ logreg_program_test(mnist_train_momentum_with_adam EXPECT failure MATCH "--momen
   COMMAND $<TARGET_FILE:mnist_train> --optimizer adam --momentum 0.9)
 logreg_program_test(mnist_train_beta1_with_sgd EXPECT failure MATCH "--beta1 applies to --optimizer adam and adamw"
   COMMAND $<TARGET_FILE:mnist_train> --beta1 0.8)
-logreg_program_test(mnist_train_bad_optimizer EXPECT failure MATCH "--optimizer.*rmsprop"
+logreg_program_test(mnist_train_bad_optimizer EXPECT failure EXIT_CODE 2 MATCH "--optimizer.*rmsprop"
   COMMAND $<TARGET_FILE:mnist_train> --optimizer rmsprop)
 logreg_program_test(mnist_train_adam_reaches_92 MNIST EXPECT success MATCH "test accuracy 0\\.9[2-9]"
   JSON ${work}/adam.json MIN_ACCURACY 0.92
@@ -73,10 +73,18 @@ logreg_program_test(mnist_train_lbfgs_rejects_val_split EXPECT failure MATCH "--
   COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --val-split 0.2)
 logreg_program_test(mnist_train_l2_with_sgd EXPECT failure MATCH "--l2 applies to --optimizer lbfgs"
   COMMAND $<TARGET_FILE:mnist_train> --l2 0.001)
-logreg_program_test(mnist_train_lbfgs_negative_l2 EXPECT failure MATCH "--l2"
+logreg_program_test(mnist_train_lbfgs_negative_l2 EXPECT failure EXIT_CODE 2 MATCH "--l2"
   COMMAND $<TARGET_FILE:mnist_train> --optimizer lbfgs --l2 -1)
 
-logreg_program_test(mnist_train_help EXPECT success MATCH "--batch-size.*--normalize"
+# mnist_eval's and mnist_experiments' option errors end the same way (exit 2, not CLI11's 104-114).
+logreg_program_test(mnist_eval_unknown_option EXPECT failure EXIT_CODE 2 MATCH "--bogus"
+  COMMAND $<TARGET_FILE:mnist_eval> --model m.safetensors --bogus)
+logreg_program_test(mnist_eval_no_model EXPECT failure EXIT_CODE 2 MATCH "--model is required"
+  COMMAND $<TARGET_FILE:mnist_eval>)
+logreg_program_test(mnist_experiments_bad_number EXPECT failure EXIT_CODE 2 MATCH "--threads.*x"
+  COMMAND $<TARGET_FILE:mnist_experiments> --threads x)
+
+logreg_program_test(mnist_train_help EXPECT success EXIT_CODE 0 MATCH "--batch-size.*--normalize"
   COMMAND $<TARGET_FILE:mnist_train> --help)
 
 # Broken inputs written by the test itself: truncated / corrupt data, a corrupt model, a non-image.

@@ -1,0 +1,21 @@
+// examples/common/command_line.hpp - the programs' command-line parsing with the exit codes that
+// docs/robustness.md promises: 0 after --help, 2 for any bad option. (CLI11_PARSE would return
+// CLI11's own codes, 104 to 114, which scripts cannot tell apart from the programs' other errors.)
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace examples {
+
+/// Parses argv into `app`. Returns -1 when the program should go on, otherwise the exit code:
+/// 0 after --help (printed by CLI11), 2 after a bad option (CLI11 printed what is wrong).
+inline int parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+        return -1;
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+}
+
+}  // namespace examples
