@@ -25,8 +25,8 @@ int main() {
     const auto pre = Preprocessor<float>::identity(20);
     TrainReport report = trainer.fit(data, pre);
     for (const EpochRecord& e : report.history)
-        std::cout << "epoch " << e.epoch << "  train loss " << e.train_loss << "  val accuracy " << e.val_accuracy
-                  << "\n";
+        std::cout << "epoch " << e.epoch << "  train loss " << e.train_loss
+                  << "  val accuracy " << e.val_accuracy << "\n";
 
     Evaluation ev = evaluate(trainer.model(), data, pre);
     std::cout << "accuracy " << ev.accuracy << "\n";
