@@ -4,6 +4,7 @@
 // 10,000 test images; the library does the work, this program picks the settings and prints.
 #include "common/command_line.hpp"
 #include "common/console.hpp"
+#include "common/output_paths.hpp"
 
 #include <logreg/io/atomic_file.hpp>
 #include <logreg/io/mnist.hpp>
@@ -181,10 +182,13 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads, "threads used for training")
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();
-    app.add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
+    app.add_option("--seed", o.seed, "seed for initialisation and shuffling")
+        ->check(examples::unsigned_64())
+        ->capture_default_str();
     app.add_option("--output", o.output, "also write the Markdown table to FILE (atomically)");
     if (const int rc = examples::parse_command_line(app, argc, argv); rc >= 0) return rc;
     try {
+        examples::check_output_paths({{"--output", o.output}}, examples::mnist_inputs(o.data));
         return run(o);
     } catch (const logreg::Error& e) {
         std::cerr << "mnist_experiments: error: " << e.what() << "\n";

@@ -6,6 +6,7 @@
 // (logreg/lbfgs.hpp): scikit-learn's LogisticRegression answer.
 #include "common/command_line.hpp"
 #include "common/console.hpp"
+#include "common/output_paths.hpp"
 #include "common/outputs.hpp"
 #include "common/train_options.hpp"
 #ifdef LOGREG_HAVE_MPI
@@ -459,7 +460,9 @@ int main(int argc, char** argv) {
         app.add_option("--val-split", o.val_split, "fraction of the training set held out for validation, in [0, 1)")
             ->check(CLI::Range(0.0, 0.99))
             ->capture_default_str());
-    app.add_option("--seed", o.seed, "seed for initialisation, shuffling and the split")->capture_default_str();
+    app.add_option("--seed", o.seed, "seed for initialisation, shuffling and the split")
+        ->check(examples::unsigned_64())
+        ->capture_default_str();
     app.add_option("--threads", o.threads, "threads used for training")
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();
@@ -477,7 +480,7 @@ int main(int argc, char** argv) {
     app.add_flag("--distributed", o.distributed,
                  "data-parallel training over MPI: mpirun -np P mnist_train --distributed");
     app.add_option("--mpi-timeout", o.mpi_timeout, "with --distributed: seconds before a silent rank counts as dead")
-        ->check(CLI::PositiveNumber)
+        ->check(CLI::Range(1e-3, logreg::distributed::Communicator::max_timeout_seconds))
         ->capture_default_str();
 #endif
     if (const int rc = examples::parse_command_line(app, argc, argv); rc >= 0) return rc;
@@ -517,6 +520,13 @@ int main(int argc, char** argv) {
     if (o.optimizer == "adamw" && weight_decay->count() == 0) o.weight_decay = 0.01;
     install_stop_handler();
     try {
+        std::vector<examples::NamedPath> inputs = examples::mnist_inputs(o.data);
+        inputs.push_back({"--resume", o.resume});
+        examples::check_output_paths({{"--save", o.save},
+                                      {"--report", o.report},
+                                      {"--metrics-json", o.metrics_json},
+                                      {"--checkpoint", o.checkpoint}},
+                                     inputs, {{"--checkpoint", "--resume"}});
         if (o.optimizer == "lbfgs") return run_lbfgs(o);
 #ifdef LOGREG_HAVE_MPI
         if (o.distributed)

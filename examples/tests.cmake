@@ -180,4 +180,38 @@ rob_test(mnist_train_empty_images EXPECT failure MATCH "train-images-idx3-ubyte.
   COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/empty_images --epochs 1)
 rob_test(mnist_train_empty_file EXPECT failure MATCH "train-images-idx3-ubyte: the file is empty"
   COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/empty_file --epochs 1)
+rob_test(mnist_eval_escaped_class_names EXPECT success EXIT_CODE 0 MATCH "x1b.0.owned.x07.x1b.2J.*x9b31m"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${rob}/model_escape_names.safetensors --image ${rob}/white.pgm)
+rob_test(mnist_eval_overflowing_weights EXPECT failure EXIT_CODE 2
+  MATCH "white.pgm: the model's probabilities for this image are not finite"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${rob}/model_huge.safetensors --image ${rob}/white.pgm)
 set_tests_properties(${_rob_tests} PROPERTIES FIXTURES_REQUIRED robustness_inputs)
+
+# Outputs are checked before any work: a missing folder, one file for two outputs, an input as
+# output, a device; out-of-range numbers are refused by the option's name.
+logreg_program_test(mnist_train_save_missing_folder EXPECT failure EXIT_CODE 2
+  MATCH "--save .*no-such-folder/m.safetensors: cannot write .*its folder .* does not exist"
+  COMMAND $<TARGET_FILE:mnist_train> --epochs 1 --save ${work}/no-such-folder/m.safetensors)
+logreg_program_test(mnist_train_save_and_report_same_file EXPECT failure EXIT_CODE 2
+  MATCH "--save and --report name the same file"
+  COMMAND $<TARGET_FILE:mnist_train> --epochs 1 --save ${work}/same.out --report ${work}/./same.out)
+logreg_program_test(mnist_train_save_over_resume EXPECT failure EXIT_CODE 2
+  MATCH "--save .*run.ckpt is also an input [(]--resume"
+  COMMAND $<TARGET_FILE:mnist_train> --epochs 1 --resume ${work}/run.ckpt --save ${work}/run.ckpt)
+logreg_program_test(mnist_train_metrics_to_device EXPECT failure EXIT_CODE 2
+  MATCH "--metrics-json /dev/null: cannot write '/dev/null': it is a device"
+  COMMAND $<TARGET_FILE:mnist_train> --epochs 1 --metrics-json /dev/null)
+logreg_program_test(mnist_eval_predictions_over_model EXPECT failure EXIT_CODE 2
+  MATCH "--predictions .*m.safetensors is also an input [(]--model"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${work}/m.safetensors --predictions ${work}/m.safetensors)
+logreg_program_test(mnist_train_negative_seed EXPECT failure EXIT_CODE 2 MATCH "--seed.*'-1' is not a whole number"
+  COMMAND $<TARGET_FILE:mnist_train> --seed -1)
+logreg_program_test(mnist_train_float_seed EXPECT failure EXIT_CODE 2 MATCH "--seed.*'1e23' is not a whole number"
+  COMMAND $<TARGET_FILE:mnist_train> --seed 1e23)
+logreg_program_test(mnist_experiments_seed_too_large EXPECT failure EXIT_CODE 2
+  MATCH "--seed.*'18446744073709551616' is not a whole number"
+  COMMAND $<TARGET_FILE:mnist_experiments> --seed 18446744073709551616)
+if(MPI_CXX_FOUND)
+  logreg_program_test(mnist_train_mpi_timeout_overflow EXPECT failure EXIT_CODE 2 MATCH "--mpi-timeout.*1e10"
+    COMMAND $<TARGET_FILE:mnist_train> --distributed --mpi-timeout 1e10)
+endif()

@@ -37,9 +37,39 @@ inline void print_build_info(std::ostream& out, int threads) {
 #endif
 }
 
+/// `text` safe for a terminal: control characters (C0, DEL, and C1 as UTF-8, which includes the
+/// one-byte CSI) become \xNN, so a class name from a model file cannot move the cursor, recolour
+/// or retitle the terminal. Other UTF-8 passes through.
+inline std::string printable(const std::string& text) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const bool c1 = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+        if (c < 0x20 || c == 0x7F || c1) {
+            const unsigned char shown = c1 ? static_cast<unsigned char>(text[++i]) : c;
+            out += "\\x";
+            out += hex[shown >> 4];
+            out += hex[shown & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+/// printable() of each name.
+inline std::vector<std::string> printable(const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (const std::string& n : names) out.push_back(printable(n));
+    return out;
+}
+
 /// Accuracy, confusion matrix and per-class precision / recall / F1 as plain text.
 inline void print_classification(std::ostream& out, const logreg::ClassificationReport& r,
-                                 const std::vector<std::string>& names) {
+                                 const std::vector<std::string>& raw_names) {
+    const std::vector<std::string> names = printable(raw_names);
     const auto k = static_cast<logreg::Index>(r.classes.size());
     out << "confusion matrix (rows: true class, columns: predicted class)\n      ";
     for (logreg::Index c = 0; c < k; ++c) out << std::setw(6) << names[static_cast<std::size_t>(c)];
@@ -52,9 +82,8 @@ inline void print_classification(std::ostream& out, const logreg::Classification
     out << "class  precision  recall     f1  support\n";
     for (logreg::Index c = 0; c < k; ++c) {
         const auto& s = r.classes[static_cast<std::size_t>(c)];
-        out << std::setw(5) << names[static_cast<std::size_t>(c)] << std::fixed << std::setprecision(4)
-            << std::setw(11) << s.precision << std::setw(8) << s.recall << std::setw(7) << s.f1 << std::setw(9)
-            << s.support << "\n";
+        out << std::setw(5) << names[static_cast<std::size_t>(c)] << std::fixed << std::setprecision(4) << std::setw(11)
+            << s.precision << std::setw(8) << s.recall << std::setw(7) << s.f1 << std::setw(9) << s.support << "\n";
     }
     out << "macro  " << std::setw(9) << r.macro_precision << std::setw(8) << r.macro_recall << std::setw(7)
         << r.macro_f1 << "\n"

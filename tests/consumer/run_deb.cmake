@@ -34,7 +34,7 @@ expect_field(Architecture "^all$")
 expect_field(Version "^[0-9]+\\.[0-9]+\\.[0-9]+")
 expect_field(Depends "libeigen3-dev \\(>= 3\\.4\\)")
 if(EXISTS "${BUILD}/pkgconfig/logreg-io.pc")  # the package was built with logreg::io
-  expect_field(Depends "zlib1g-dev.*nlohmann-json3-dev.*libstb-dev")
+  expect_field(Depends "zlib1g-dev.*nlohmann-json3-dev.*libstb-dev.*libspng-dev")
 endif()
 
 # Contents: the headers, the CMake package and the pkg-config files under /usr, nothing else.

@@ -10,6 +10,9 @@
 #include <logreg/io/checkpoint.hpp>
 #include <logreg/io/idx.hpp>
 #include <logreg/io/safetensors.hpp>
+#ifdef LOGREG_HAVE_SPNG
+#include <logreg/io/image.hpp>
+#endif
 
 #include <zlib.h>
 
@@ -17,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -98,6 +102,21 @@ inline const std::string& write_temp(const std::uint8_t* data, std::size_t size)
     return path;
 }
 
+/// A planted bug, for checking that a harness and its fuzzer work at all: with
+/// LOGREG_FUZZ_PLANTED_BUG=1 in the environment, an input that the reader accepted and that has
+/// `property` (something no seed has, but one mutation reaches) aborts like a real finding.
+/// run_fuzzers.sh checks that no seed has it and that every target finds it.
+inline void planted_bug(bool property, const char* what) {
+    static const bool armed = [] {
+        const char* v = std::getenv("LOGREG_FUZZ_PLANTED_BUG");
+        return v != nullptr && std::string(v) == "1";
+    }();
+    if (armed && property) {
+        std::fprintf(stderr, "logreg fuzz: planted bug found (%s)\n", what);
+        std::abort();
+    }
+}
+
 /// Calls f and swallows the logreg errors that are the expected answer to bad input.
 template <typename F>
 void expect_ok_or_logreg_error(F&& f) {
@@ -110,7 +129,10 @@ void expect_ok_or_logreg_error(F&& f) {
 /// Every IDX reader on one file: images, labels, and any array of the type its header names.
 inline void read_idx_all_ways(const std::string& path, std::uint8_t type_byte) {
     expect_ok_or_logreg_error([&] { (void)logreg::io::read_idx_images(path); });
-    expect_ok_or_logreg_error([&] { (void)logreg::io::read_idx_labels(path, 10); });
+    expect_ok_or_logreg_error([&] {
+        const logreg::LabelVector labels = logreg::io::read_idx_labels(path, 10);
+        planted_bug(labels.size() > 0 && labels[0] != 0, "accepted labels whose first label is not 0");
+    });
     const std::uint8_t type = logreg::io::detail::idx_element_size(type_byte) ? type_byte : 0x08;
     expect_ok_or_logreg_error([&] { (void)logreg::io::read_idx(path, type); });
 }
@@ -158,10 +180,12 @@ inline int safetensors_entry(const std::uint8_t* data, std::size_t size) {
     // values<double>() of U8 data is 8 bytes per stored byte; the JSON tree is a few times the header.
     with_allocation_bound(fixed_allocation + 64 * size, "safetensors", [&] {
         bool valid = false;
+        std::map<std::string, std::string> f_metadata;
         expect_ok_or_logreg_error([&] {
             const io::SafetensorsFile f =
                 io::SafetensorsFile::from_bytes(std::vector<unsigned char>(data, data + size), "fuzz-input");
             valid = true;
+            f_metadata = f.metadata();
             for (const auto& [name, t] : f.tensors()) {
                 expect_ok_or_logreg_error([&, n = name] { (void)f.values<double>(n); });
                 // Float to integer must be in range (values() documents it): integer dtypes only.
@@ -172,6 +196,8 @@ inline int safetensors_entry(const std::uint8_t* data, std::size_t size) {
             }
         });
         if (!valid) return;
+        for (const auto& [key, value] : f_metadata)
+            planted_bug(value.find('#') != std::string::npos, "a valid file with '#' in a metadata value");
         const std::string& path = write_temp(data, size);
         expect_ok_or_logreg_error([&] { (void)io::load_model<float>(path); });
         expect_ok_or_logreg_error([&] { (void)io::load_model<double>(path); });
@@ -183,12 +209,71 @@ inline int safetensors_entry(const std::uint8_t* data, std::size_t size) {
     return 0;
 }
 
+#ifdef LOGREG_HAVE_SPNG
+// Limits of the image targets: large enough for every PNG and PGM code path, small enough that the
+// decoded buffers stay far below libFuzzer's malloc limit.
+inline logreg::io::ImageLimits fuzz_image_limits() {
+    logreg::io::ImageLimits limits;
+    limits.max_width = limits.max_height = 1024;
+    limits.max_pixels = std::uint64_t{1} << 18;
+    return limits;
+}
+
+// Largest allocation an image decode may make: RGBA rows plus the gray result, and libspng's
+// chunk cache (4 MiB), independent of the input's size within the limits.
+inline constexpr std::size_t image_allocation = (std::size_t{5} << 18) + (std::size_t{5} << 20);
+
+/// True when the image decoded; planted bug: a PGM whose first pixel is not 0.
+inline bool decode_image(const std::uint8_t* data, std::size_t size) {
+    bool ok = false;
+    expect_ok_or_logreg_error([&] {
+        const logreg::io::GrayImage img = logreg::io::decode_gray_image(data, size, "fuzz-input", fuzz_image_limits());
+        ok = true;
+        planted_bug(size >= 2 && data[0] == 'P' && img.pixels[0] != 0, "an accepted PGM whose first pixel is not 0");
+    });
+    return ok;
+}
+
+/// Target "pgm": the input is a PGM file (or anything: the format is decided by the first bytes).
+inline int pgm_entry(const std::uint8_t* data, std::size_t size) {
+    with_allocation_bound(image_allocation + size, "pgm", [&] { (void)decode_image(data, size); });
+    return 0;
+}
+
+/// Target "png": the input as it is (CRC checks reject most mutations), then again with every
+/// chunk's CRC recomputed, so that mutations reach the chunk parsers and the image decoder.
+inline int png_entry(const std::uint8_t* data, std::size_t size) {
+    with_allocation_bound(image_allocation + 2 * size, "png", [&] {
+        const bool as_is = decode_image(data, size);
+        std::vector<std::uint8_t> fixed(data, data + size);
+        for (std::size_t at = 8; at + 12 <= fixed.size();) {
+            const std::uint32_t length = std::uint32_t{fixed[at]} << 24 | std::uint32_t{fixed[at + 1]} << 16 |
+                                         std::uint32_t{fixed[at + 2]} << 8 | fixed[at + 3];
+            if (length > fixed.size() - at - 12) break;
+            const uLong crc = crc32(0L, fixed.data() + at + 4, static_cast<uInt>(4 + length));
+            for (int i = 0; i < 4; ++i)
+                fixed[at + 8 + length + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+            at += 12 + std::size_t{length};
+        }
+        if (fixed != std::vector<std::uint8_t>(data, data + size)) {
+            const bool after_fix = decode_image(fixed.data(), fixed.size());
+            planted_bug(!as_is && after_fix, "a PNG accepted once its CRCs were recomputed");
+        }
+    });
+    return 0;
+}
+#endif
+
 /// The entry for a target name, or nullptr.
 using Entry = int (*)(const std::uint8_t*, std::size_t);
 inline Entry entry_for(const std::string& target) {
     if (target == "idx") return idx_entry;
     if (target == "idx_gzip") return idx_gzip_entry;
     if (target == "safetensors") return safetensors_entry;
+#ifdef LOGREG_HAVE_SPNG
+    if (target == "png") return png_entry;
+    if (target == "pgm") return pgm_entry;
+#endif
     return nullptr;
 }
 

@@ -135,6 +135,29 @@ int main(int argc, char** argv) {
           with_header(R"({"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", Bytes(8)));
     write(out / "safetensors" / "header_too_long", {0, 0, 0, 0, 0, 1, 0, 0, '{', '}'});
     write(out / "safetensors" / "not_json", with_header("{\"a\": [1, 2", {}));
+#ifdef LOGREG_HAVE_SPNG
+    // ---- images: PNG in each of stb's channel counts, PGM binary 8/16-bit and plain; no seed is 7x3 ----
+    for (const char* t : {"png", "pgm"}) fs::create_directories(out / t);
+    for (int channels = 1; channels <= 4; ++channels) {
+        const Bytes pixels = counting(static_cast<std::size_t>(5 * 4 * channels));
+        write(out / "png" / ("counting_5x4_c" + std::to_string(channels)),
+              logreg::io::encode_png(pixels.data(), 5, 4, channels));
+    }
+    const std::string p5 = "P5\n# seed\n4 2\n255\n";
+    Bytes pgm8(p5.begin(), p5.end());
+    const Bytes samples = counting(8);
+    pgm8.insert(pgm8.end(), samples.begin(), samples.end());
+    write(out / "pgm" / "p5_4x2", pgm8);
+    const std::string p5_16 = "P5 2 2 1000\n";
+    Bytes pgm16(p5_16.begin(), p5_16.end());
+    pgm16.insert(pgm16.end(), {0, 0, 1, 0, 3, 0xE8, 2, 0});
+    write(out / "pgm" / "p5_2x2_maxval1000", pgm16);
+    for (const auto& [name, text] :
+         std::vector<std::pair<std::string, std::string>>{{"p2_3x2", "P2\n3 2 # comment\n15\n0 1 2\n13 14 15\n"},
+                                                          {"maxval_0", "P5 1 1 0\n\1"},
+                                                          {"truncated", "P5 4 4 255\n\1\2"}})
+        write(out / "pgm" / name, Bytes(text.begin(), text.end()));
+#endif
     std::cout << "fuzz seeds written to " << out << "\n";
     return 0;
 }

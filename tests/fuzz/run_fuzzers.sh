@@ -15,6 +15,10 @@ targets=(idx idx_gzip safetensors)
 
 cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLOGREG_BUILD_FUZZERS=ON -DLOGREG_BUILD_EXAMPLES=OFF -DLOGREG_BUILD_BENCH=OFF >/dev/null
+# The image targets exist when logreg found libspng (tests/fuzz/CMakeLists.txt says so otherwise).
+if grep -q '^LOGREG_SPNG_LIBRARY:FILEPATH=/' "$build/CMakeCache.txt"; then
+  targets+=(png pgm)
+fi
 cmake --build "$build" -j "$(nproc)" --target fuzz_corpus "${targets[@]/#/fuzz_}"
 
 seeds=$build/seeds
@@ -51,6 +55,36 @@ for t in "${targets[@]}"; do
     done
   fi
 done
+# ---- a planted bug per target: a harness that never reaches its reader would pass the run above
+# silently; with LOGREG_FUZZ_PLANTED_BUG=1 each target must find the bug fuzz_entries.hpp plants,
+# and no seed may have it (or the check would pass without any fuzzing).
+for t in "${targets[@]}"; do
+  if ! LOGREG_FUZZ_PLANTED_BUG=1 "$build/tests/fuzz/fuzz_corpus" replay "$t" "$seeds/$t" >/dev/null 2>&1; then
+    line="fuzz_$t: a seed already has the planted bug's property; change the seed or the property"
+    status=1
+    echo "$line"
+    summary+="$line"$'\n'
+    continue
+  fi
+  planted=$build/planted/$t
+  rm -rf "$planted" && mkdir -p "$planted/corpus" "$planted/artifacts"
+  log=$build/planted_$t.log
+  rc=0
+  LOGREG_FUZZ_PLANTED_BUG=1 ASAN_OPTIONS=detect_leaks=0 \
+    "$build/tests/fuzz/fuzz_$t" -max_total_time=120 -use_value_profile=1 -max_len=16384 -timeout=10 -print_final_stats=1 \
+      -artifact_prefix="$planted/artifacts/" "$planted/corpus" "$seeds/$t" >"$log" 2>&1 || rc=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  if ((rc != 0)) && grep -q "planted bug found" "$log"; then
+    line="fuzz_$t: planted bug found after ${execs:-?} executions"
+  else
+    line="fuzz_$t: planted bug NOT found in 120 s (exit $rc): the harness or the fuzzer is broken"
+    status=1
+    tail -20 "$log"
+  fi
+  echo "$line"
+  summary+="$line"$'\n'
+done
+
 echo
 echo "=== fuzzing summary"
 printf '%s' "$summary"

@@ -3,6 +3,9 @@
 //   model_5_features.safetensors   a valid model for 5 features (MNIST has 784)
 //   model_nan.safetensors          a model whose weight holds a NaN
 //   model_bad_offsets.safetensors  data_offsets that reach past the data buffer
+//   model_escape_names.safetensors class names with terminal escape sequences (ESC, C1 CSI)
+//   model_huge.safetensors         finite weights of 3e38 whose logits overflow
+//   white.pgm                      a 28x28 image of 255s
 //   labels_out_of_range/  overflow/  count_mismatch/  empty_images/  empty_file/
 //                                  MNIST folders whose training files are broken that way
 #include <logreg/io/safetensors.hpp>
@@ -67,6 +70,24 @@ int main(int argc, char** argv) {
         b.insert(b.end(), json.begin(), json.end());
         b.insert(b.end(), 400, 0);  // far fewer than the 31400 bytes the offsets claim
         write(out / "model_bad_offsets.safetensors", b);
+    }
+    {
+        io::ModelMetadata meta;
+        for (int c = 0; c < 10; ++c) meta.class_names.push_back("c" + std::to_string(c));
+        meta.class_names[0] = "\x1b]0;owned\x07\x1b[2J";  // retitle and clear the terminal
+        meta.class_names[1] =
+            "\xc2\x9b"
+            "31m";  // the one-character CSI of C1, as UTF-8
+        io::save_model((out / "model_escape_names.safetensors").string(), LinearSoftmax<float>(784, 10),
+                       Preprocessor<float>::unit(784), meta);
+        LinearSoftmax<float> huge(784, 10);
+        huge.weight().setConstant(3e38f);
+        huge.weight().row(1).setConstant(-3e38f);
+        io::save_model((out / "model_huge.safetensors").string(), huge, Preprocessor<float>::unit(784));
+        const std::string header = "P5 28 28 255\n";
+        Bytes white(header.begin(), header.end());
+        white.insert(white.end(), 784, 255);
+        write(out / "white.pgm", white);
     }
     const Bytes one_label = idx(1, {1}, 1, 0);
     mnist_folder(out / "labels_out_of_range", idx(3, {1, 28, 28}, 784, 0), idx(1, {1}, 1, 10));

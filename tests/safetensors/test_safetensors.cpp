@@ -673,11 +673,11 @@ TEST_CASE("write_file_atomically replaces a file only when the write completes",
     CHECK(read_text(path) == "second");
     CHECK(dir.files() == std::vector<std::string>{"report.txt"});
 
-    // Renaming over a directory fails after the temporary was written: it is removed again.
+    // A directory is never replaced (nor is anything but a regular file): refused before writing.
     fs::create_directory(dir.path / "subdir");
     fs::create_directory(dir.path / "subdir" / "keep");
     check_throws<IoError>([&] { io::write_file_atomically(dir / "subdir", [](std::ostream& out) { out << "x"; }); },
-                          {dir / "subdir", "renaming"});
+                          {dir / "subdir", "it is a directory"});
     CHECK(fs::is_directory(dir.path / "subdir" / "keep"));
     CHECK(dir.files() == std::vector<std::string>{"report.txt", "subdir"});
 

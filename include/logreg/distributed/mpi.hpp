@@ -91,11 +91,16 @@ private:
 /// A duplicate of an MPI communicator with errors returned (not fatal) and watched collectives.
 class Communicator {
 public:
-    /// `timeout_seconds`: how long a collective may take before the peers are presumed dead.
+    /// Longest timeout accepted (about 11.6 days): the deadline is kept in the steady clock's
+    /// nanoseconds, where 1e10 s would overflow and expire at once.
+    static constexpr double max_timeout_seconds = 1e6;
+
+    /// `timeout_seconds`: how long a collective may take before the peers are presumed dead,
+    /// in (0, max_timeout_seconds].
     explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD, double timeout_seconds = 300.0) : timeout_(timeout_seconds) {
-        if (!(timeout_seconds > 0))
-            throw InvalidParameter(
-                detail::cat("Communicator: timeout_seconds is ", timeout_seconds, "; it must be > 0"));
+        if (!(timeout_seconds > 0) || !(timeout_seconds <= max_timeout_seconds))
+            throw InvalidParameter(detail::cat("Communicator: timeout_seconds is ", timeout_seconds,
+                                               "; it must be in (0, ", max_timeout_seconds, "]"));
         check(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup");
         check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
         check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
