@@ -11,6 +11,8 @@ using Catch::Approx;
 #include <logreg/logreg.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +20,8 @@ using Catch::Approx;
 #include <iostream>
 #include <random>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace logreg_test {
 
@@ -45,6 +49,33 @@ inline std::string mnist_dir_or_skip() {
                  "verifies them there) or set LOGREG_MNIST_DIR to a folder with them, then run the tests again.\n";
     return {};
 }
+
+/// A fresh folder under the system temp directory, removed with everything in it at scope exit.
+struct TempDir {
+    std::filesystem::path path;
+    explicit TempDir(const std::string& tag = "logreg_test") {
+        static std::atomic<int> counter{0};
+        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+        path = std::filesystem::temp_directory_path() /
+               (tag + "_" + std::to_string(stamp) + "_" + std::to_string(counter++));
+        std::filesystem::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+
+    /// Names of the entries in the folder, sorted (to find left-over temporaries).
+    std::vector<std::string> files() const {
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(path)) names.push_back(e.path().filename().string());
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+};
 
 /// Substring matcher under its Catch2 v2 and v3 names.
 inline auto contains(const std::string& s) {

@@ -108,29 +108,12 @@ std::uint8_t scaled(unsigned v, unsigned maxval) {
     return static_cast<std::uint8_t>(std::floor(v * 255.0 / maxval + 0.5));
 }
 
-class TempFolder {
-public:
-    TempFolder() : path_(fs::temp_directory_path() / ("logreg_test_image_" + std::to_string(::getpid()))) {
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempFolder() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempFolder(const TempFolder&) = delete;
-    TempFolder& operator=(const TempFolder&) = delete;
-    std::string write(const std::string& name, const Bytes& bytes) const {
-        const std::string p = (path_ / name).string();
-        std::ofstream(p, std::ios::binary)
-            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        return p;
-    }
-    std::string path(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+std::string write_file(const logreg_test::TempDir& dir, const std::string& name, const Bytes& bytes) {
+    const std::string p = dir / name;
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    return p;
+}
 
 }  // namespace
 
@@ -314,16 +297,16 @@ TEST_CASE("Files that are not PNG or PGM never reach a decoder", "[image]") {
 }
 
 TEST_CASE("read_gray_image refuses a missing file, a folder, a FIFO and an oversized file by name", "[image]") {
-    const TempFolder dir;
-    CHECK_THROWS_WITH(logreg::io::read_gray_image(dir.path("missing.png")),
+    const logreg_test::TempDir dir("logreg_test_image");
+    CHECK_THROWS_WITH(logreg::io::read_gray_image(dir / "missing.png"),
                       logreg_test::contains("missing.png: no such image file"));
-    fs::create_directories(dir.path("folder.png"));
-    CHECK_THROWS_WITH(logreg::io::read_gray_image(dir.path("folder.png")),
+    fs::create_directories(dir / "folder.png");
+    CHECK_THROWS_WITH(logreg::io::read_gray_image(dir / "folder.png"),
                       logreg_test::contains("folder.png: is a directory"));
-    REQUIRE(::mkfifo(dir.path("fifo.pgm").c_str(), 0600) == 0);
-    CHECK_THROWS_WITH(logreg::io::read_gray_image(dir.path("fifo.pgm")),
+    REQUIRE(::mkfifo((dir / "fifo.pgm").c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(logreg::io::read_gray_image(dir / "fifo.pgm"),
                       logreg_test::contains("fifo.pgm: is not a regular file"));
-    const std::string pgm = dir.write("digit.pgm", text_bytes("P5 28 28 255\n" + std::string(784, '\x7f')));
+    const std::string pgm = write_file(dir, "digit.pgm", text_bytes("P5 28 28 255\n" + std::string(784, '\x7f')));
     CHECK(logreg::io::read_gray_image(pgm, ImageLimits::for_pixels(784)).pixels == Bytes(784, 0x7f));
     ImageLimits small;
     small.max_file_bytes = 100;

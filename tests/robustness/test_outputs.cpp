@@ -5,7 +5,6 @@
 
 #include <logreg/io/atomic_file.hpp>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -24,30 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Folder {
-public:
-    Folder() : path_(fs::temp_directory_path() / ("logreg_test_outputs_" + std::to_string(::getpid()))) {
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~Folder() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    Folder(const Folder&) = delete;
-    Folder& operator=(const Folder&) = delete;
-    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-    std::vector<std::string> files() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-
-private:
-    fs::path path_;
-};
-
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -61,7 +36,7 @@ void write_text(const std::string& path, const std::string& text) {
 
 TEST_CASE("write_file_atomically refuses a symlink, a FIFO, a device and a directory and leaves them as they were",
           "[atomic][robustness]") {
-    const Folder dir;
+    const logreg_test::TempDir dir("logreg_test_outputs");
     write_text(dir / "target.txt", "original");
     REQUIRE(::symlink((dir / "target.txt").c_str(), (dir / "link.txt").c_str()) == 0);
     CHECK_THROWS_WITH(write_text(dir / "link.txt", "new"),
@@ -85,8 +60,8 @@ TEST_CASE("write_file_atomically refuses a symlink, a FIFO, a device and a direc
 
 TEST_CASE("write_file_atomically writes a file whose name is as long as the file system allows",
           "[atomic][robustness]") {
-    const Folder dir;
-    const long name_max = ::pathconf((dir / "").c_str(), _PC_NAME_MAX);
+    const logreg_test::TempDir dir("logreg_test_outputs");
+    const long name_max = ::pathconf(dir.path.string().c_str(), _PC_NAME_MAX);
     REQUIRE(name_max > 20);
     for (std::size_t length : {std::size_t{250}, static_cast<std::size_t>(name_max)}) {
         CAPTURE(length);
@@ -103,14 +78,14 @@ TEST_CASE("write_file_atomically writes a file whose name is as long as the file
 
 TEST_CASE("check_output_path names a missing folder, a file used as folder and a folder that refuses files",
           "[atomic][robustness]") {
-    const Folder dir;
+    const logreg_test::TempDir dir("logreg_test_outputs");
     logreg::io::check_output_path(dir / "model.safetensors");
     CHECK(dir.files().empty());  // the probe file is gone again
     CHECK_THROWS_WITH(logreg::io::check_output_path(dir / "missing/model.safetensors"),
                       contains("missing/model.safetensors': its folder '" + (dir / "missing") + "' does not exist"));
     write_text(dir / "plain", "x");
     CHECK_THROWS_WITH(logreg::io::check_output_path(dir / "plain/model.safetensors"), contains("' is not a folder"));
-    CHECK_THROWS_WITH(logreg::io::check_output_path(dir / ""), contains("it is a directory"));
+    CHECK_THROWS_WITH(logreg::io::check_output_path(dir.path.string()), contains("it is a directory"));
     CHECK_THROWS_AS(logreg::io::check_output_path(""), IoError);
     // /proc refuses new files even to root.
     CHECK_THROWS_WITH(logreg::io::check_output_path("/proc/logreg-report.html"),
