@@ -56,13 +56,20 @@ enum class IdxKind { any, images, labels };
 /// Size in bytes of one element of an IDX type code, or 0 for an unknown code.
 inline std::size_t idx_element_size(std::uint8_t type) {
     switch (type) {
-        case 0x08: return 1;  // unsigned byte
-        case 0x09: return 1;  // signed byte
-        case 0x0B: return 2;  // short
-        case 0x0C: return 4;  // int
-        case 0x0D: return 4;  // float
-        case 0x0E: return 8;  // double
-        default: return 0;
+        case 0x08:
+            return 1;  // unsigned byte
+        case 0x09:
+            return 1;  // signed byte
+        case 0x0B:
+            return 2;  // short
+        case 0x0C:
+            return 4;  // int
+        case 0x0D:
+            return 4;  // float
+        case 0x0E:
+            return 8;  // double
+        default:
+            return 0;
     }
 }
 
@@ -73,7 +80,9 @@ inline std::string hex32(std::uint32_t v) {
     return s;
 }
 
-inline std::string hex8(std::uint8_t v) { return hex32(v).replace(2, 6, ""); }
+inline std::string hex8(std::uint8_t v) {
+    return hex32(v).replace(2, 6, "");
+}
 
 /// Byte source over a raw or gzip-compressed file; read() returns fewer bytes only at the end of the data.
 class IdxSource {
@@ -107,9 +116,10 @@ public:
             if (inflateInit2(&zs_, 15 + 16) != Z_OK) throw IoError(cat(path, ": cannot initialise zlib"));
             zs_open_ = true;
 #else
-            throw FormatError(cat(path, ": the file is gzip-compressed, but gzip support was not compiled in "
-                                        "(build with zlib: define LOGREG_HAVE_ZLIB and link zlib, e.g. via the "
-                                        "CMake target logreg::io), or decompress it first with gunzip"));
+            throw FormatError(cat(path,
+                                  ": the file is gzip-compressed, but gzip support was not compiled in "
+                                  "(build with zlib: define LOGREG_HAVE_ZLIB and link zlib, e.g. via the "
+                                  "CMake target logreg::io), or decompress it first with gunzip"));
 #endif
         }
     }
@@ -123,8 +133,12 @@ public:
 #endif
     }
 
-    bool gzip() const { return gzip_; }
-    std::uint64_t file_size() const { return file_size_; }
+    bool gzip() const {
+        return gzip_;
+    }
+    std::uint64_t file_size() const {
+        return file_size_;
+    }
 
     /// Reads up to n bytes of (decompressed) content; fewer only at its end.
     std::size_t read(std::uint8_t* out, std::size_t n) {
@@ -252,9 +266,12 @@ struct IdxHeader {
 
 inline const char* idx_kind_name(IdxKind kind) {
     switch (kind) {
-        case IdxKind::images: return "IDX images";
-        case IdxKind::labels: return "IDX labels";
-        case IdxKind::any: break;
+        case IdxKind::images:
+            return "IDX images";
+        case IdxKind::labels:
+            return "IDX labels";
+        case IdxKind::any:
+            break;
     }
     return "IDX";
 }
@@ -263,15 +280,13 @@ inline const char* idx_kind_name(IdxKind kind) {
 inline std::string describe(IdxKind kind, const IdxHeader& h) {
     std::string shape;
     for (std::size_t i = 0; i < h.dims.size(); ++i) shape += (i ? "x" : "") + std::to_string(h.dims[i]);
-    if (kind == IdxKind::images && h.dims.size() == 3)
-        return cat(h.dims[0], " images of ", h.dims[1], "x", h.dims[2]);
+    if (kind == IdxKind::images && h.dims.size() == 3) return cat(h.dims[0], " images of ", h.dims[1], "x", h.dims[2]);
     if (kind == IdxKind::labels && h.dims.size() == 1) return cat(h.dims[0], " labels");
     return cat("an array of ", shape, " (type ", hex8(h.type), ")");
 }
 
 /// Reads and validates the magic number and dimensions; allocates nothing proportional to the data.
-inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKind kind,
-                                 std::uint8_t expected_type) {
+inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKind kind, std::uint8_t expected_type) {
     const std::size_t expected_dims = kind == IdxKind::images ? 3 : kind == IdxKind::labels ? 1 : 0;
     std::uint8_t m[4] = {0, 0, 0, 0};
     const std::size_t got = src.read(m, 4);
@@ -279,16 +294,16 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     std::size_t first = 0;
     while (first < got && (m[first] == ' ' || m[first] == '\t' || m[first] == '\r' || m[first] == '\n')) ++first;
     if (first < got && m[first] == '<')
-        throw FormatError(cat(path, ": the file starts with '<': it looks like an HTML page (e.g. the error "
-                                    "page of a failed download), not an IDX file"));
+        throw FormatError(cat(path,
+                              ": the file starts with '<': it looks like an HTML page (e.g. the error "
+                              "page of a failed download), not an IDX file"));
     if (got == 0) throw FormatError(cat(path, ": the file is empty; expected an ", idx_kind_name(kind), " file"));
     if (got < 4)
         throw FormatError(cat(path, ": truncated IDX header: the file holds only ", got,
                               " bytes, fewer than the 4-byte magic number"));
-    const std::uint32_t magic = (std::uint32_t{m[0]} << 24) | (std::uint32_t{m[1]} << 16) |
-                                (std::uint32_t{m[2]} << 8) | std::uint32_t{m[3]};
-    const std::uint32_t wanted_magic =
-        (std::uint32_t{expected_type} << 8) | static_cast<std::uint32_t>(expected_dims);
+    const std::uint32_t magic =
+        (std::uint32_t{m[0]} << 24) | (std::uint32_t{m[1]} << 16) | (std::uint32_t{m[2]} << 8) | std::uint32_t{m[3]};
+    const std::uint32_t wanted_magic = (std::uint32_t{expected_type} << 8) | static_cast<std::uint32_t>(expected_dims);
     const std::string wanted =
         expected_dims ? cat(hex32(wanted_magic), " (", idx_kind_name(kind), ")")
                       : cat("0x0000", hex8(expected_type).substr(2), "nn (IDX, type ", hex8(expected_type), ")");
@@ -297,8 +312,8 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
         if (m[2] == 0 && m[3] == 0 && idx_element_size(m[1]) != 0 && m[0] != 0)
             throw FormatError(cat(path, ": byte-swapped magic number ", hex32(magic),
                                   " (little-endian); IDX headers are big-endian, expected ", wanted));
-        throw FormatError(cat(path, ": bad magic number ", hex32(magic), ", expected ", wanted,
-                              ": this is not an IDX file"));
+        throw FormatError(
+            cat(path, ": bad magic number ", hex32(magic), ", expected ", wanted, ": this is not an IDX file"));
     }
     if (idx_element_size(m[2]) == 0)
         throw FormatError(cat(path, ": unknown IDX data type byte ", hex8(m[2]), " (magic ", hex32(magic),
@@ -309,8 +324,8 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     const std::size_t ndims = m[3];
     if (expected_dims != 0 && ndims != expected_dims) {
         const char* hint = ndims == 3 ? ": is this an image file?" : ndims == 1 ? ": is this a label file?" : "";
-        throw FormatError(cat(path, ": IDX header has ", ndims, " dimensions but ", idx_kind_name(kind),
-                              " have ", expected_dims, " (magic ", hex32(magic), ", expected ", wanted, ")", hint));
+        throw FormatError(cat(path, ": IDX header has ", ndims, " dimensions but ", idx_kind_name(kind), " have ",
+                              expected_dims, " (magic ", hex32(magic), ", expected ", wanted, ")", hint));
     }
     if (ndims == 0) throw FormatError(cat(path, ": IDX header has 0 dimensions (magic ", hex32(magic), ")"));
 
@@ -322,8 +337,8 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     const std::size_t got_dims = src.read(raw.data(), dim_bytes);
     if (got_dims < dim_bytes)
         throw FormatError(cat(path, ": truncated IDX header: ", ndims, " dimensions need ", h.header_bytes,
-                              " header bytes but the ", src.gzip() ? "decompressed data holds" : "file holds",
-                              " only ", 4 + got_dims));
+                              " header bytes but the ", src.gzip() ? "decompressed data holds" : "file holds", " only ",
+                              4 + got_dims));
     h.dims.resize(ndims);
     for (std::size_t i = 0; i < ndims; ++i)
         h.dims[i] = (std::uint32_t{raw[4 * i]} << 24) | (std::uint32_t{raw[4 * i + 1]} << 16) |
@@ -333,15 +348,14 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     if (kind != IdxKind::any)
         for (std::size_t i = 0; i < ndims; ++i)
             if (h.dims[i] == 0)
-                throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), ": dimension ", i,
-                                      " is zero"));
+                throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), ": dimension ", i, " is zero"));
 
     // Product of the dimensions and the element size, with overflow checks.
     std::uint64_t bytes = idx_element_size(h.type);
     for (std::uint32_t d : h.dims) {
         if (d != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / d)
-            throw FormatError(cat(path, ": IDX header claims ", describe(kind, h),
-                                  ": the size overflows 64 bits (corrupt header?)"));
+            throw FormatError(
+                cat(path, ": IDX header claims ", describe(kind, h), ": the size overflows 64 bits (corrupt header?)"));
         bytes *= d;
     }
     if (bytes > idx_max_bytes)
@@ -452,15 +466,15 @@ inline RowMatrix<std::uint8_t> read_idx_images(const std::string& path) {
 /// Reads an IDX label file (magic 0x00000801); every label must lie in [0, num_classes).
 inline LabelVector read_idx_labels(const std::string& path, int num_classes = 10) {
     if (num_classes < 1)
-        throw InvalidParameter(logreg::detail::cat("read_idx_labels: num_classes is ", num_classes,
-                                                   "; it must be >= 1"));
+        throw InvalidParameter(
+            logreg::detail::cat("read_idx_labels: num_classes is ", num_classes, "; it must be >= 1"));
     std::vector<std::uint8_t> bytes;
     detail::read_idx_into(path, detail::IdxKind::labels, 0x08, bytes);
     LabelVector labels(static_cast<Index>(bytes.size()));
     for (std::size_t i = 0; i < bytes.size(); ++i) {
         if (bytes[i] >= num_classes)
-            throw FormatError(logreg::detail::cat(path, ": label ", int{bytes[i]}, " at index ", i,
-                                                  " is outside [0, ", num_classes, ")"));
+            throw FormatError(logreg::detail::cat(path, ": label ", int{bytes[i]}, " at index ", i, " is outside [0, ",
+                                                  num_classes, ")"));
         labels[static_cast<Index>(i)] = bytes[i];
     }
     return labels;
@@ -470,8 +484,8 @@ inline LabelVector read_idx_labels(const std::string& path, int num_classes = 10
 
 /// What the header of an IDX image or label file says (nothing else is read).
 struct IdxInfo {
-    Index count = 0;               ///< images or labels in the file (the first dimension)
-    Index row_bytes = 0;           ///< bytes per image (rows x cols) or 1 per label
+    Index count = 0;      ///< images or labels in the file (the first dimension)
+    Index row_bytes = 0;  ///< bytes per image (rows x cols) or 1 per label
     std::uint64_t header_bytes = 0;
     bool gzip = false;
 };
@@ -496,8 +510,8 @@ inline IdxInfo read_idx_rows(const std::string& path, IdxKind kind, Index begin,
     IdxSource src(path);
     const IdxInfo info = read_idx_info(src, path, kind);  // checks the file size against the header
     if (begin < 0 || count < 0 || begin > info.count || count > info.count - begin)
-        throw InvalidParameter(cat(path, ": rows [", begin, ", ", begin + count, ") are outside the file's [0, ",
-                                   info.count, ")"));
+        throw InvalidParameter(
+            cat(path, ": rows [", begin, ", ", begin + count, ") are outside the file's [0, ", info.count, ")"));
     const auto row = static_cast<std::uint64_t>(info.row_bytes);
     out.resize(static_cast<std::size_t>(static_cast<std::uint64_t>(count) * row));
     std::size_t got = 0;
@@ -548,8 +562,8 @@ inline LabelVector read_idx_label_rows(const std::string& path, Index begin, Ind
     for (Index i = 0; i < count; ++i) {
         const std::uint8_t v = bytes[static_cast<std::size_t>(i)];
         if (v >= num_classes)
-            throw FormatError(logreg::detail::cat(path, ": label ", int{v}, " at index ", begin + i,
-                                                  " is outside [0, ", num_classes, ")"));
+            throw FormatError(logreg::detail::cat(path, ": label ", int{v}, " at index ", begin + i, " is outside [0, ",
+                                                  num_classes, ")"));
         labels[i] = v;
     }
     return labels;

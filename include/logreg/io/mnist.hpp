@@ -31,7 +31,9 @@ inline constexpr int mnist_num_classes = 10;
 enum class MnistSplit { train, test };
 
 /// "train" or "test".
-inline const char* to_string(MnistSplit split) { return split == MnistSplit::train ? "train" : "test"; }
+inline const char* to_string(MnistSplit split) {
+    return split == MnistSplit::train ? "train" : "test";
+}
 
 /// The folder with the MNIST files: $LOGREG_MNIST_DIR if set and non-empty, else "./data/mnist".
 inline std::string default_mnist_dir() {
@@ -48,8 +50,7 @@ struct MnistFiles {
 namespace detail {
 
 /// The first existing file among the accepted names of `stem` ("train-images" + "idx3"), uncompressed first.
-inline std::string find_mnist_file(const std::filesystem::path& dir, const std::string& stem,
-                                   const std::string& idx) {
+inline std::string find_mnist_file(const std::filesystem::path& dir, const std::string& stem, const std::string& idx) {
     const std::string names[] = {stem + "-" + idx + "-ubyte", stem + "." + idx + "-ubyte",
                                  stem + "-" + idx + "-ubyte.gz", stem + "." + idx + "-ubyte.gz"};
     for (const std::string& name : names) {
@@ -101,8 +102,8 @@ inline Dataset<std::uint8_t> load_mnist(const std::string& dir, MnistSplit split
                               " pixels each; MNIST images are 28x28 = ", mnist_num_features));
     LabelVector labels = read_idx_labels(files.labels, mnist_num_classes);
     if (images.rows() != labels.size())
-        throw FormatError(cat("MNIST ", to_string(split), ": ", files.images, " holds ", images.rows(),
-                              " images but ", files.labels, " holds ", labels.size(), " labels"));
+        throw FormatError(cat("MNIST ", to_string(split), ": ", files.images, " holds ", images.rows(), " images but ",
+                              files.labels, " holds ", labels.size(), " labels"));
     return Dataset<std::uint8_t>(std::move(images), std::move(labels), mnist_num_classes);
 }
 
