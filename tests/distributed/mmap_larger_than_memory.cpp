@@ -96,6 +96,8 @@ int train(const std::string& dir, long limit_mib) {
         std::printf("loading the file (%.0f MiB) into memory fails under the %ld MiB limit, as intended\n",
                     static_cast<double>(file_bytes) / (1 << 20), limit_mib);
     }
+    // A file truncated during the run ends the program with a message naming it, not a silent SIGBUS.
+    io::install_mapped_file_guard();
     io::MmapIdxDataset data(images, dir + "/labels-idx1-ubyte", 10, std::uint64_t{32} << 20);
     TrainOptions opt;
     opt.batch_size = 64;

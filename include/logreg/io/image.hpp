@@ -6,9 +6,9 @@
 
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
+#include <logreg/io/detail/input_file.hpp>
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -48,16 +48,16 @@ struct GrayImage {
 };
 
 /// Reads `path` as 8-bit grayscale (colour images are converted by stb_image's luma formula).
-/// Throws IoError if the file cannot be read and FormatError if it is not a decodable image.
+/// Throws IoError if the file cannot be read (missing, not a regular file) and FormatError if it is
+/// not a decodable image.
 inline GrayImage read_gray_image(const std::string& path, int max_side = 8192) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) throw IoError(path + ": no such image file");
+    io::detail::InputFile file(path);  // regular files only: a FIFO or device is refused, never waited on
     int w = 0, h = 0, channels = 0;
-    if (!stbi_info(path.c_str(), &w, &h, &channels))
+    if (!stbi_info_from_file(file.get(), &w, &h, &channels))  // leaves the file at its start
         throw FormatError(path + ": not a readable PNG/PGM image (" + stbi_failure_reason() + ")");
     if (w < 1 || h < 1 || w > max_side || h > max_side)
-        throw FormatError(detail::cat(path, ": image size ", w, "x", h, " is outside 1..", max_side));
-    unsigned char* data = stbi_load(path.c_str(), &w, &h, &channels, 1);
+        throw FormatError(logreg::detail::cat(path, ": image size ", w, "x", h, " is outside 1..", max_side));
+    unsigned char* data = stbi_load_from_file(file.get(), &w, &h, &channels, 1);
     if (!data) throw FormatError(path + ": cannot decode image (" + stbi_failure_reason() + ")");
     GrayImage img;
     img.width = w;
