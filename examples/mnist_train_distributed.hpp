@@ -54,11 +54,21 @@ int run_distributed_checked(const Options& o, nlohmann::json settings, logreg::d
     if (root) print_build_info(std::cout, o.threads);
 
     // This rank's rows of the training files: [r N / P, (r + 1) N / P).
+    // Both headers first (28x28 images, the byte limit, as many labels as images), then only this
+    // rank's rows, read with the same expectations.
     const io::MnistFiles files = io::find_mnist_files(o.data, io::MnistSplit::train);
-    const Index n = io::read_idx_images_info(files.images).count;
+    const Index n = io::read_idx_images_info(files.images, io::mnist_image_expect()).count;
+    const Index n_labels = io::read_idx_labels_info(files.labels).count;
+    if (n_labels != n)
+        throw FormatError(
+            detail::cat(files.images, " holds ", n, " images but ", files.labels, " holds ", n_labels, " labels"));
+    io::IdxExpect labels_expect;
+    labels_expect.count = static_cast<std::uint32_t>(n);
     const distributed::RowRange mine = distributed::shard_range(n, comm.size(), comm.rank());
-    const Dataset<std::uint8_t> slice(io::read_idx_image_rows(files.images, mine.begin, mine.count),
-                                      io::read_idx_label_rows(files.labels, mine.begin, mine.count, 10), 10);
+    const Dataset<std::uint8_t> slice(io::read_idx_image_rows(files.images, mine.begin, mine.count,
+                                                              io::mnist_image_expect(static_cast<std::uint32_t>(n))),
+                                      io::read_idx_label_rows(files.labels, mine.begin, mine.count, 10, labels_expect),
+                                      10);
     // Validation: the same fraction of every slice, chosen with a per-rank seed.
     Dataset<std::uint8_t> train = slice, val;
     if (o.val_split > 0) {

@@ -107,6 +107,29 @@ set_tests_properties(mnist_train_truncated_file mnist_train_corrupt_file mnist_e
 set_tests_properties(mnist_eval_bad_image PROPERTIES FIXTURES_REQUIRED "mnist_model;bad_inputs")
 logreg_program_test(mnist_eval_missing_model EXPECT failure MATCH "no-such.safetensors"
   COMMAND $<TARGET_FILE:mnist_eval> --model ${work}/no-such.safetensors)
+# Inputs that are not regular files: refused at once with exit 2, saying what they are. A FIFO
+# that nobody writes to used to block the programs forever: these tests time out after 20 s.
+logreg_program_test(mnist_train_data_file_is_directory EXPECT failure EXIT_CODE 2
+  MATCH "dir_images/train-images-idx3-ubyte: cannot open: it is a directory, not a regular file"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${work}/bad/dir_images --epochs 1)
+logreg_program_test(mnist_train_data_file_is_fifo EXPECT failure EXIT_CODE 2
+  MATCH "fifo_images/train-images-idx3-ubyte: cannot open: it is a FIFO \\(named pipe\\), not a regular file"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${work}/bad/fifo_images --epochs 1)
+logreg_program_test(mnist_train_data_is_fifo EXPECT failure EXIT_CODE 2
+  MATCH "MNIST directory '.*/fifo' is a FIFO \\(named pipe\\), not a directory"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${work}/bad/fifo --epochs 1)
+logreg_program_test(mnist_eval_model_is_fifo EXPECT failure EXIT_CODE 2
+  MATCH "/fifo: cannot open: it is a FIFO \\(named pipe\\), not a regular file"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${work}/bad/fifo)
+logreg_program_test(mnist_eval_model_is_directory EXPECT failure EXIT_CODE 2
+  MATCH "/bad: cannot open: it is a directory, not a regular file"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${work}/bad)
+logreg_program_test(mnist_train_resume_is_fifo MNIST EXPECT failure EXIT_CODE 2
+  MATCH "/fifo: cannot open: it is a FIFO \\(named pipe\\), not a regular file"
+  COMMAND $<TARGET_FILE:mnist_train> --limit-train 100 --epochs 1 --resume ${work}/bad/fifo)
+set_tests_properties(mnist_train_data_file_is_directory mnist_train_data_file_is_fifo mnist_train_data_is_fifo
+  mnist_eval_model_is_fifo mnist_eval_model_is_directory mnist_train_resume_is_fifo
+  PROPERTIES FIXTURES_REQUIRED bad_inputs TIMEOUT 20)
 
 # ---- hardening: divergence, checkpoints, Ctrl-C, resume, and the rest of docs/robustness.md ----
 # A real run killed (SIGKILL) at random points and during saves, and interrupted with SIGINT, then
@@ -172,8 +195,19 @@ rob_test(mnist_eval_bad_offsets EXPECT failure MATCH "model_bad_offsets.safetens
   COMMAND $<TARGET_FILE:mnist_eval> --model ${rob}/model_bad_offsets.safetensors)
 rob_test(mnist_train_labels_out_of_range EXPECT failure MATCH "train-labels-idx1-ubyte: label 10 at index 0"
   COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/labels_out_of_range --epochs 1)
-rob_test(mnist_train_size_overflow EXPECT failure MATCH "train-images-idx3-ubyte.*overflows 64 bits"
+# A header whose size overflows 64 bits is not 28x28 either, which the MNIST loader checks first
+# (test_io's "impossible sizes..." checks the overflow itself).
+rob_test(mnist_train_size_overflow EXPECT failure EXIT_CODE 2
+  MATCH "train-images-idx3-ubyte: header claims 4294967295 images of 4294967295x4294967295, but images of 28x28"
   COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/overflow --epochs 1)
+# The attacker's file: a small gzip claiming one 46000x46000 image, refused from its header (the
+# corrupt deflate data behind the header would say "corrupt gzip data" if it were read).
+rob_test(mnist_train_huge_image_gzip EXPECT failure EXIT_CODE 2
+  MATCH "train-images-idx3-ubyte.gz: header claims 1 image of 46000x46000, but images of 28x28 are expected"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/huge_image_gz --epochs 1)
+rob_test(mnist_train_images_above_limit EXPECT failure EXIT_CODE 2
+  MATCH "claims 2000000 images of 28x28 .1568000000 bytes., more than the caller's limit of 1073741824 bytes"
+  COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/above_limit --epochs 1)
 rob_test(mnist_train_count_mismatch EXPECT failure MATCH "holds 2 images but .* holds 3 labels"
   COMMAND $<TARGET_FILE:mnist_train> --data ${rob}/count_mismatch --epochs 1)
 rob_test(mnist_train_empty_images EXPECT failure MATCH "train-images-idx3-ubyte.*dimension 0 is zero"
@@ -215,3 +249,8 @@ if(MPI_CXX_FOUND)
   logreg_program_test(mnist_train_mpi_timeout_overflow EXPECT failure EXIT_CODE 2 MATCH "--mpi-timeout.*1e10"
     COMMAND $<TARGET_FILE:mnist_train> --distributed --mpi-timeout 1e10)
 endif()
+# mnist_eval --image FIFO: refused before any decoding, without waiting for a writer.
+logreg_program_test(mnist_eval_image_is_fifo EXPECT failure EXIT_CODE 2
+  MATCH "/fifo: cannot open: it is a FIFO \\(named pipe\\), not a regular file"
+  COMMAND $<TARGET_FILE:mnist_eval> --model ${rob}/model_5_features.safetensors --image ${work}/bad/fifo)
+set_tests_properties(mnist_eval_image_is_fifo PROPERTIES FIXTURES_REQUIRED "robustness_inputs;bad_inputs" TIMEOUT 20)

@@ -3,6 +3,9 @@
 //   corrupt/    train images whose magic number is wrong
 //   corrupt.safetensors  a model file whose header length points past the end
 //   not-an-image.png     text with a .png name
+//   dir_images/  train-images-idx3-ubyte is a directory
+//   fifo_images/ train-images-idx3-ubyte is a FIFO (POSIX), which a reader must refuse, not wait on
+//   fifo         a FIFO, given as --model, --resume, --image or --data
 // Label files are valid, so the images are what fails.
 #include <cstdint>
 #include <filesystem>
@@ -10,6 +13,10 @@
 #include <iostream>
 #include <string>
 #include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/stat.h>
+#endif
 
 namespace fs = std::filesystem;
 
@@ -27,6 +34,15 @@ std::vector<unsigned char> cat(std::initializer_list<std::vector<unsigned char>>
     std::vector<unsigned char> out;
     for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
     return out;
+}
+/// A FIFO at `p` (replacing what is there); nothing ever writes to it.
+void make_fifo(const fs::path& p) {
+    fs::remove_all(p);
+#if defined(__unix__) || defined(__APPLE__)
+    if (::mkfifo(p.c_str(), 0600) != 0) throw std::runtime_error("cannot make the FIFO " + p.string());
+#else
+    throw std::runtime_error("FIFOs need POSIX");
+#endif
 }
 }  // namespace
 
@@ -56,6 +72,15 @@ int main(int argc, char** argv) {
               cat({be32(0x803), be32(n), be32(28), be32(28), {1, 2, 3}}));
     }
     write(out / "corrupt" / "train-images-idx3-ubyte", cat({be32(0x999), be32(1), be32(28), be32(28)}));
+    // Data files that are not regular files: a directory and a FIFO under the image file's name.
+    for (const char* folder : {"dir_images", "fifo_images"}) {
+        fs::remove_all(out / folder);
+        fs::create_directories(out / folder);
+        write(out / folder / "train-labels-idx1-ubyte", labels);
+    }
+    fs::create_directories(out / "dir_images" / "train-images-idx3-ubyte");
+    make_fifo(out / "fifo_images" / "train-images-idx3-ubyte");
+    make_fifo(out / "fifo");
     // safetensors: header length 2^40, file of 12 bytes.
     write(out / "corrupt.safetensors", {0, 0, 0, 0, 0, 1, 0, 0, '{', '}', ' ', ' '});
     std::ofstream(out / "not-an-image.png") << "this is not a PNG\n";

@@ -70,7 +70,8 @@ int make(const std::string& dir, long mib) {
         std::fprintf(stderr, "cannot write the files in %s\n", dir.c_str());
         return 1;
     }
-    std::printf("wrote %u rows (%.0f MiB) to %s\n", rows, static_cast<double>(rows) * features / (1 << 20), dir.c_str());
+    std::printf("wrote %u rows (%.0f MiB) to %s\n", rows, static_cast<double>(rows) * features / (1 << 20),
+                dir.c_str());
     return 0;
 }
 
@@ -95,6 +96,8 @@ int train(const std::string& dir, long limit_mib) {
         std::printf("loading the file (%.0f MiB) into memory fails under the %ld MiB limit, as intended\n",
                     static_cast<double>(file_bytes) / (1 << 20), limit_mib);
     }
+    // A file truncated during the run ends the program with a message naming it, not a silent SIGBUS.
+    io::install_mapped_file_guard();
     io::MmapIdxDataset data(images, dir + "/labels-idx1-ubyte", 10, std::uint64_t{32} << 20);
     TrainOptions opt;
     opt.batch_size = 64;
@@ -115,11 +118,12 @@ int train(const std::string& dir, long limit_mib) {
     }
     const Evaluation ev = evaluate(trainer.model(), Dataset<std::uint8_t>(std::move(x), std::move(y), 10), pre);
     const long peak = vm_peak_kib();
-    std::printf("trained 1 epoch on %lld rows (%lld windows of %lld rows) in %.1f s: train loss %.4f, held-out "
-                "accuracy %.4f; VmPeak %.0f MiB (limit %ld MiB, file %.0f MiB)\n",
-                static_cast<long long>(data.size()), static_cast<long long>(data.windows()),
-                static_cast<long long>(data.window_rows()), report.seconds, report.history.at(0).train_loss,
-                ev.accuracy, static_cast<double>(peak) / 1024, limit_mib, static_cast<double>(file_bytes) / (1 << 20));
+    std::printf(
+        "trained 1 epoch on %lld rows (%lld windows of %lld rows) in %.1f s: train loss %.4f, held-out "
+        "accuracy %.4f; VmPeak %.0f MiB (limit %ld MiB, file %.0f MiB)\n",
+        static_cast<long long>(data.size()), static_cast<long long>(data.windows()),
+        static_cast<long long>(data.window_rows()), report.seconds, report.history.at(0).train_loss, ev.accuracy,
+        static_cast<double>(peak) / 1024, limit_mib, static_cast<double>(file_bytes) / (1 << 20));
     const bool ok = report.reason == StopReason::max_epochs && ev.accuracy > 0.95 && peak < limit_mib * 1024;
     std::printf("%s\n", ok ? "PASSED" : "FAILED");
     return ok ? 0 : 1;

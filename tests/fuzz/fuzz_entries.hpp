@@ -9,6 +9,7 @@
 
 #include <logreg/io/checkpoint.hpp>
 #include <logreg/io/idx.hpp>
+#include <logreg/io/mnist.hpp>
 #include <logreg/io/safetensors.hpp>
 #ifdef LOGREG_HAVE_SPNG
 #include <logreg/io/image.hpp>
@@ -126,15 +127,25 @@ void expect_ok_or_logreg_error(F&& f) {
     }
 }
 
-/// Every IDX reader on one file: images, labels, and any array of the type its header names.
+/// Every IDX reader on one file: images, labels, and any array of the type its header names; then
+/// the same with the caller's expectations (IdxExpect) that the MNIST loader uses: 28x28 images, a
+/// count, a byte limit - checked between the header and the body.
 inline void read_idx_all_ways(const std::string& path, std::uint8_t type_byte) {
-    expect_ok_or_logreg_error([&] { (void)logreg::io::read_idx_images(path); });
+    using namespace logreg::io;
+    expect_ok_or_logreg_error([&] { (void)read_idx_images(path); });
     expect_ok_or_logreg_error([&] {
-        const logreg::LabelVector labels = logreg::io::read_idx_labels(path, 10);
+        const logreg::LabelVector labels = read_idx_labels(path, 10);
         planted_bug(labels.size() > 0 && labels[0] != 0, "accepted labels whose first label is not 0");
     });
-    const std::uint8_t type = logreg::io::detail::idx_element_size(type_byte) ? type_byte : 0x08;
-    expect_ok_or_logreg_error([&] { (void)logreg::io::read_idx(path, type); });
+    const std::uint8_t type = detail::idx_element_size(type_byte) ? type_byte : 0x08;
+    expect_ok_or_logreg_error([&] { (void)read_idx(path, type); });
+    IdxExpect small;  // the count of the seed images_2x3x3
+    small.count = 2;
+    small.max_bytes = 64;
+    expect_ok_or_logreg_error([&] { (void)read_idx_images(path, mnist_image_expect()); });
+    expect_ok_or_logreg_error([&] { (void)read_idx_images_info(path, mnist_image_expect(1, 784)); });
+    expect_ok_or_logreg_error([&] { (void)read_idx_labels(path, 10, small); });
+    expect_ok_or_logreg_error([&] { (void)read_idx(path, type, small); });
 }
 
 /// Target "idx": the input is the file (raw, or gzip when it starts with 1f 8b).

@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
         {"huge_claim", idx(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu, 28}, {})},
         {"bad_magic", {0x08, 0x03, 0, 0, 0, 0, 0, 1, 5}},
         {"html", {'<', 'h', 't', 'm', 'l', '>'}},
+        {"mnist_image_1", idx(0x08, {1, 28, 28}, counting(784))},    // passes the MNIST loader's expectations
+        {"huge_image", idx(0x08, {1, 46000, 46000}, counting(64))},  // refused by them after the header
     };
     for (const auto& [name, bytes] : idx_files) {
         write(out / "idx" / name, bytes);

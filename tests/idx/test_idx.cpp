@@ -270,6 +270,134 @@ TEST_CASE("impossible sizes are rejected before allocating", "[idx][reject]") {
     }
 }
 
+namespace {
+
+/// A gzip file whose deflate stream holds `content`, then (after a full flush, on a byte boundary)
+/// `tail` as raw bytes: with a tail of 0xff bytes, any read past `content` is corrupt deflate data.
+Bytes gzip_then_raw(const Bytes& content, const Bytes& tail) {
+    z_stream zs{};
+    REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    Bytes out(deflateBound(&zs, static_cast<uLong>(content.size())) + 64);
+    zs.next_in = const_cast<Bytef*>(content.data());
+    zs.avail_in = static_cast<uInt>(content.size());
+    zs.next_out = out.data();
+    zs.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&zs, Z_FULL_FLUSH) == Z_OK);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    out.insert(out.end(), tail.begin(), tail.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a small gzip file claiming one 46000x46000 image is refused after its header", "[idx][gzip][reject]") {
+    // The attack: a header promising 2.1 GB (under the 4 GiB cap) that used to be decompressed in
+    // full before the MNIST loader's 28x28 check. Here the claim is followed by a little real data
+    // and then corrupt deflate data, so any reader that went past the header would fail with
+    // "corrupt gzip data" rather than name the 28x28 expectation.
+    TempDir dir;
+    const std::string img = dir.file("t10k-images-idx3-ubyte.gz");
+    Bytes content = idx_header(0x08, {1, 46000, 46000});
+    content.insert(content.end(), std::size_t{4096}, std::uint8_t{0});
+    write_bytes(img, gzip_then_raw(content, Bytes(64, std::uint8_t{0xff})));
+    write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels({7}));
+
+    REQUIRE_FORMAT_ERROR(logreg::io::load_mnist(dir.path().string(), MnistSplit::test), img,
+                         "header claims 1 image of 46000x46000, but images of 28x28 are expected");
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, logreg::io::mnist_image_expect()), img, "28x28");
+
+    // What was read: the 16 header bytes, no more.
+    logreg::io::detail::IdxSource src(img);
+    REQUIRE_THROWS_AS(logreg::io::detail::read_idx_header(src, img, logreg::io::detail::IdxKind::images, 0x08,
+                                                          logreg::io::mnist_image_expect()),
+                      FormatError);
+    CHECK(src.content_read() == 16);
+    // ...and the data behind the header is indeed corrupt: a reader that goes on finds out.
+    logreg::io::detail::IdxSource again(img);
+    std::vector<std::uint8_t> buffer(std::size_t{1} << 16);
+    REQUIRE_THROWS_WITH(again.read(buffer.data(), buffer.size()), has("corrupt gzip data"));
+}
+
+TEST_CASE("IdxExpect: counts and image sizes and the byte limit are checked right after the header", "[idx][reject]") {
+    using logreg::io::IdxExpect;
+    TempDir dir;
+    const std::string img = dir.file("imgs-idx3-ubyte"), lab = dir.file("labs-idx1-ubyte");
+    write_bytes(img, idx_images(3, 4, 5));
+    write_bytes(lab, idx_labels({1, 2, 3}));
+
+    IdxExpect e;
+    e.count = 3;
+    e.rows = 4;
+    e.cols = 5;
+    e.max_bytes = 60;  // exactly the body
+    CHECK(logreg::io::read_idx_images(img, e).rows() == 3);
+    CHECK(logreg::io::read_idx_images_info(img, e).count == 3);
+    CHECK(logreg::io::read_idx_image_rows(img, 1, 2, e).rows() == 2);
+    CHECK(logreg::io::read_idx(img, 0x08, e).data.size() == 60);
+
+    IdxExpect wrong = e;
+    wrong.count = 2;
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, wrong), img,
+                         "header claims 3 images of 4x5, but 2 images are expected");
+    wrong = e;
+    wrong.cols = 28;
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, wrong), img, "images of 4x28 are expected");
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_image_rows(img, 0, 1, wrong), img, "images of 4x28 are expected");
+    wrong = IdxExpect();
+    wrong.rows = 28;
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images_info(img, wrong), img, "images of 28xany are expected");
+    wrong = e;
+    wrong.max_bytes = 59;
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, wrong), img,
+                         "(60 bytes), more than the caller's limit of 59 bytes");
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx(img, 0x08, wrong), img, "more than the caller's limit of 59 bytes");
+
+    // Labels: count and limit only.
+    IdxExpect labels;
+    labels.count = 3;
+    CHECK(logreg::io::read_idx_labels(lab, 10, labels).size() == 3);
+    CHECK(logreg::io::read_idx_labels_info(lab, labels).count == 3);
+    CHECK(logreg::io::read_idx_label_rows(lab, 0, 2, 10, labels).size() == 2);
+    labels.count = 4;
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_labels(lab, 10, labels), lab,
+                         "header claims 3 labels, but 4 labels are expected");
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_label_rows(lab, 0, 1, 10, labels), lab, "4 labels are expected");
+    labels = IdxExpect();
+    labels.rows = 28;
+    REQUIRE_THROWS_AS(logreg::io::read_idx_labels(lab, 10, labels), logreg::InvalidParameter);
+    REQUIRE_THROWS_AS(logreg::io::read_idx_labels_info(lab, labels), logreg::InvalidParameter);
+
+    // The expectation comes before the size checks: a truncated file with the wrong shape is
+    // refused for its shape, from the header alone.
+    write_bytes(img, idx_header(0x08, {1, 46000, 46000}));
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, logreg::io::mnist_image_expect()), img,
+                         "images of 28x28 are expected");
+    // Raising max_bytes never lifts the reader's own 4 GiB cap.
+    IdxExpect huge;
+    huge.max_bytes = ~std::uint64_t{0};
+    write_bytes(img, idx_header(0x08, {100000, 1000, 1000}));
+    REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, huge), img, "more than the reader's limit");
+}
+
+TEST_CASE("load_mnist checks both headers and its byte limit before reading a body", "[mnist][reject]") {
+    TempDir dir;
+    const std::string d = dir.path().string();
+    const std::string img = dir.file("train-images-idx3-ubyte.gz"), lab = dir.file("train-labels-idx1-ubyte");
+    write_gz(img, idx_images(12, 28, 28));
+    write_bytes(lab, idx_labels(cyclic_labels(12)));
+    CHECK(logreg::io::load_mnist(d, MnistSplit::train, 12 * 784).size() == 12);
+    REQUIRE_FORMAT_ERROR(logreg::io::load_mnist(d, MnistSplit::train, 12 * 784 - 1), img,
+                         "more than the caller's limit of 9407 bytes");
+
+    // Counts that differ are found from the headers: the label body here is corrupt (labels 200),
+    // which a reader of the body would report instead.
+    Bytes labels = idx_labels(Bytes(11, 200));
+    write_bytes(lab, labels);
+    REQUIRE_THROWS_WITH(logreg::io::load_mnist(d, MnistSplit::train),
+                        has(img + " holds 12 images but " + lab + " holds 11 labels"));
+}
+
 TEST_CASE("trailing data is rejected", "[idx][reject]") {
     TempDir dir;
     const std::string p = dir.file("long-idx1-ubyte");

@@ -8,7 +8,12 @@
 //   white.pgm                      a 28x28 image of 255s
 //   labels_out_of_range/  overflow/  count_mismatch/  empty_images/  empty_file/
 //                                  MNIST folders whose training files are broken that way
+//   huge_image_gz/                 train-images-idx3-ubyte.gz claims one 46000x46000 image (2.1 GB), and
+//                                  after 4 KiB of real data holds corrupt deflate data: refused from the header
+//   above_limit/                   a header claiming 2 000 000 images of 28x28 (1.57 GB, over load_mnist's 1 GiB)
 #include <logreg/io/safetensors.hpp>
+
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -37,9 +42,26 @@ Bytes idx(unsigned char dims, const std::vector<std::uint32_t>& sizes, std::size
     return b;
 }
 
-void mnist_folder(const fs::path& dir, const Bytes& images, const Bytes& labels) {
-    write(dir / "train-images-idx3-ubyte", images);
+void mnist_folder(const fs::path& dir, const Bytes& images, const Bytes& labels,
+                  const std::string& images_name = "train-images-idx3-ubyte") {
+    write(dir / images_name, images);
     write(dir / "train-labels-idx1-ubyte", labels);
+}
+
+/// A gzip stream of `content`, cut after a full flush and followed by `tail` as raw bytes.
+Bytes gzip_then_raw(const Bytes& content, const Bytes& tail) {
+    z_stream zs{};
+    if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("zlib");
+    Bytes out(deflateBound(&zs, static_cast<uLong>(content.size())) + 64);
+    zs.next_in = const_cast<Bytef*>(content.data());
+    zs.avail_in = static_cast<uInt>(content.size());
+    zs.next_out = out.data();
+    zs.avail_out = static_cast<uInt>(out.size());
+    if (deflate(&zs, Z_FULL_FLUSH) != Z_OK) throw std::runtime_error("zlib deflate");
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    out.insert(out.end(), tail.begin(), tail.end());
+    return out;
 }
 
 }  // namespace
@@ -95,6 +117,9 @@ int main(int argc, char** argv) {
     mnist_folder(out / "count_mismatch", idx(3, {2, 28, 28}, 2 * 784, 0), idx(1, {3}, 3, 1));
     mnist_folder(out / "empty_images", idx(3, {0, 28, 28}, 0, 0), one_label);
     mnist_folder(out / "empty_file", Bytes(), one_label);
+    mnist_folder(out / "huge_image_gz", gzip_then_raw(idx(3, {1, 46000, 46000}, 4096, 0), Bytes(64, 0xff)), one_label,
+                 "train-images-idx3-ubyte.gz");
+    mnist_folder(out / "above_limit", idx(3, {2000000, 28, 28}, 0, 0), one_label);
     std::cout << "robustness inputs written to " << out << "\n";
     return 0;
 }

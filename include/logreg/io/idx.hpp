@@ -2,15 +2,18 @@
 //
 // An IDX file is a 4-byte magic number (0x00, 0x00, type code, dimension count),
 // one big-endian uint32 per dimension, then the elements in row-major order.
-// The reader treats every file as untrusted: the whole header is validated, and
-// the claimed size checked against what the file can hold, before anything is
-// allocated (gzip: the body buffer grows only as decompressed data arrives).
+// The reader treats every file as untrusted: the whole header is validated - its
+// own consistency, what the caller expects of it (IdxExpect: counts, 28x28, a byte
+// limit) and the claimed size against what the file can hold - before any of the
+// body is read, decompressed or allocated (gzip: the body buffer then grows only as
+// decompressed data arrives). Only regular files are read (detail/input_file.hpp).
 // Gzip is detected by its magic bytes (not the file name) and needs
 // zlib: define LOGREG_HAVE_ZLIB and link zlib, as the CMake target logreg::io does.
 #pragma once
 
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
+#include <logreg/io/detail/input_file.hpp>
 #include <logreg/types.hpp>
 
 #include <algorithm>
@@ -18,13 +21,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <ios>
 #include <limits>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -46,6 +44,17 @@ inline constexpr std::uint64_t idx_max_bytes = std::uint64_t{1} << 32;
 /// Largest decompressed/compressed size ratio accepted for gzip files; deflate cannot exceed about 1032:1.
 inline constexpr std::uint64_t idx_max_gzip_ratio = 1100;
 
+/// What the caller will accept from an IDX file. Checked right after the header is read, before
+/// any of the body is read, decompressed or allocated: a file that cannot be what the caller wants
+/// costs a few bytes of reading, whatever its header claims. The defaults expect nothing.
+struct IdxExpect {
+    std::uint32_t count = 0;  ///< the first dimension (images, labels); 0: any
+    std::uint32_t rows = 0;   ///< the second dimension (image height); 0: any
+    std::uint32_t cols = 0;   ///< the third dimension (image width); 0: any
+    /// The largest body (decompressed bytes) accepted; it can only lower the reader's own limit, idx_max_bytes.
+    std::uint64_t max_bytes = idx_max_bytes;
+};
+
 namespace detail {
 
 using logreg::detail::cat;
@@ -56,13 +65,20 @@ enum class IdxKind { any, images, labels };
 /// Size in bytes of one element of an IDX type code, or 0 for an unknown code.
 inline std::size_t idx_element_size(std::uint8_t type) {
     switch (type) {
-        case 0x08: return 1;  // unsigned byte
-        case 0x09: return 1;  // signed byte
-        case 0x0B: return 2;  // short
-        case 0x0C: return 4;  // int
-        case 0x0D: return 4;  // float
-        case 0x0E: return 8;  // double
-        default: return 0;
+        case 0x08:
+            return 1;  // unsigned byte
+        case 0x09:
+            return 1;  // signed byte
+        case 0x0B:
+            return 2;  // short
+        case 0x0C:
+            return 4;  // int
+        case 0x0D:
+            return 4;  // float
+        case 0x0E:
+            return 8;  // double
+        default:
+            return 0;
     }
 }
 
@@ -73,27 +89,18 @@ inline std::string hex32(std::uint32_t v) {
     return s;
 }
 
-inline std::string hex8(std::uint8_t v) { return hex32(v).replace(2, 6, ""); }
+inline std::string hex8(std::uint8_t v) {
+    return hex32(v).replace(2, 6, "");
+}
 
 /// Byte source over a raw or gzip-compressed file; read() returns fewer bytes only at the end of the data.
 class IdxSource {
 public:
-    explicit IdxSource(const std::string& path) : path_(path) {
-        std::error_code ec;
-        if (std::filesystem::is_directory(path, ec)) throw IoError(cat(path, ": cannot open: it is a directory"));
-        in_.open(path, std::ios::binary);
-        if (!in_) throw IoError(cat(path, ": cannot open: ", std::strerror(errno)));
-        in_.seekg(0, std::ios::end);
-        const std::streamoff end = in_.tellg();
-        in_.seekg(0, std::ios::beg);
-        if (end < 0 || !in_) throw IoError(cat(path, ": cannot determine the file size"));
-        file_size_ = static_cast<std::uint64_t>(end);
-
+    explicit IdxSource(const std::string& path) : path_(path), file_(path) {
+        file_size_ = file_.size();
         unsigned char sig[2] = {0, 0};
-        in_.read(reinterpret_cast<char*>(sig), 2);
-        const auto got = in_.gcount();
-        in_.clear();
-        in_.seekg(0, std::ios::beg);
+        const std::size_t got = file_.read(sig, 2);
+        file_.seek(0);
         gzip_ = got == 2 && sig[0] == 0x1f && sig[1] == 0x8b;
         if (gzip_) {
 #ifdef LOGREG_HAVE_ZLIB
@@ -107,9 +114,10 @@ public:
             if (inflateInit2(&zs_, 15 + 16) != Z_OK) throw IoError(cat(path, ": cannot initialise zlib"));
             zs_open_ = true;
 #else
-            throw FormatError(cat(path, ": the file is gzip-compressed, but gzip support was not compiled in "
-                                        "(build with zlib: define LOGREG_HAVE_ZLIB and link zlib, e.g. via the "
-                                        "CMake target logreg::io), or decompress it first with gunzip"));
+            throw FormatError(cat(path,
+                                  ": the file is gzip-compressed, but gzip support was not compiled in "
+                                  "(build with zlib: define LOGREG_HAVE_ZLIB and link zlib, e.g. via the "
+                                  "CMake target logreg::io), or decompress it first with gunzip"));
 #endif
         }
     }
@@ -123,31 +131,34 @@ public:
 #endif
     }
 
-    bool gzip() const { return gzip_; }
-    std::uint64_t file_size() const { return file_size_; }
+    bool gzip() const {
+        return gzip_;
+    }
+    std::uint64_t file_size() const {
+        return file_size_;
+    }
+    /// Bytes of (decompressed) content returned by read() so far: how far into the data the reader went.
+    std::uint64_t content_read() const {
+        return content_read_;
+    }
 
     /// Reads up to n bytes of (decompressed) content; fewer only at its end.
     std::size_t read(std::uint8_t* out, std::size_t n) {
-        if (!gzip_) {
-            std::size_t done = 0;
-            // std::streamsize may be narrower than size_t: read in bounded chunks.
-            while (done < n) {
-                const std::size_t want = std::min<std::size_t>(n - done, std::size_t{1} << 30);
-                in_.read(reinterpret_cast<char*>(out + done), static_cast<std::streamsize>(want));
-                const auto got = static_cast<std::size_t>(in_.gcount());
-                done += got;
-                if (got < want) {
-                    if (in_.bad()) throw IoError(cat(path_, ": read error"));
-                    break;
-                }
-            }
-            return done;
-        }
 #ifdef LOGREG_HAVE_ZLIB
-        return inflate_some(out, n);
+        const std::size_t got = gzip_ ? inflate_some(out, n) : file_.read(out, n);
 #else
-        return 0;  // unreachable: the constructor rejects gzip files without zlib
+        const std::size_t got = gzip_ ? 0 : file_.read(out, n);  // the constructor rejects gzip without zlib
 #endif
+        content_read_ += got;
+        return got;
+    }
+
+    /// Raw files only: reads up to n bytes at byte `offset` of the file.
+    std::size_t read_raw_at(std::uint64_t offset, std::uint8_t* out, std::size_t n) {
+        file_.seek(offset);
+        const std::size_t got = file_.read(out, n);
+        content_read_ += got;
+        return got;
     }
 
 private:
@@ -155,12 +166,8 @@ private:
     /// Refills the compressed input buffer; false at the end of the file.
     bool refill() {
         if (file_eof_) return false;
-        in_.read(reinterpret_cast<char*>(inbuf_.data()), static_cast<std::streamsize>(inbuf_.size()));
-        const auto got = static_cast<std::size_t>(in_.gcount());
-        if (got < inbuf_.size()) {
-            if (in_.bad()) throw IoError(cat(path_, ": read error"));
-            file_eof_ = true;
-        }
+        const std::size_t got = file_.read(inbuf_.data(), inbuf_.size());
+        if (got < inbuf_.size()) file_eof_ = true;
         zs_.next_in = inbuf_.data();
         zs_.avail_in = static_cast<uInt>(got);
         return got > 0;
@@ -179,9 +186,7 @@ private:
                 if (zs_.avail_in == 1 && !file_eof_) {
                     // The next member's signature straddles the buffer boundary: keep its first byte.
                     const Bytef first = zs_.next_in[0];
-                    in_.read(reinterpret_cast<char*>(inbuf_.data() + 1),
-                             static_cast<std::streamsize>(inbuf_.size() - 1));
-                    const auto got = static_cast<std::size_t>(in_.gcount());
+                    const std::size_t got = file_.read(inbuf_.data() + 1, inbuf_.size() - 1);
                     if (got < inbuf_.size() - 1) file_eof_ = true;
                     inbuf_[0] = first;
                     zs_.next_in = inbuf_.data();
@@ -223,8 +228,7 @@ private:
     }
 
     std::uint64_t remaining_compressed() {
-        const std::streamoff pos = in_.tellg();
-        const std::uint64_t unread = file_eof_ || pos < 0 ? 0 : file_size_ - static_cast<std::uint64_t>(pos);
+        const std::uint64_t unread = file_eof_ ? 0 : file_size_ - std::min(file_size_, file_.tell());
         return unread + zs_.avail_in;
     }
 
@@ -237,8 +241,9 @@ private:
     std::vector<Bytef> inbuf_;  // compressed input, refilled in 64 KiB chunks
 #endif
     std::string path_;
-    std::ifstream in_;
+    InputFile file_;  // regular files only: a FIFO or device is refused, never waited on
     std::uint64_t file_size_ = 0;
+    std::uint64_t content_read_ = 0;
     bool gzip_ = false;
 };
 
@@ -252,9 +257,12 @@ struct IdxHeader {
 
 inline const char* idx_kind_name(IdxKind kind) {
     switch (kind) {
-        case IdxKind::images: return "IDX images";
-        case IdxKind::labels: return "IDX labels";
-        case IdxKind::any: break;
+        case IdxKind::images:
+            return "IDX images";
+        case IdxKind::labels:
+            return "IDX labels";
+        case IdxKind::any:
+            break;
     }
     return "IDX";
 }
@@ -264,14 +272,31 @@ inline std::string describe(IdxKind kind, const IdxHeader& h) {
     std::string shape;
     for (std::size_t i = 0; i < h.dims.size(); ++i) shape += (i ? "x" : "") + std::to_string(h.dims[i]);
     if (kind == IdxKind::images && h.dims.size() == 3)
-        return cat(h.dims[0], " images of ", h.dims[1], "x", h.dims[2]);
-    if (kind == IdxKind::labels && h.dims.size() == 1) return cat(h.dims[0], " labels");
+        return cat(h.dims[0], h.dims[0] == 1 ? " image" : " images", " of ", h.dims[1], "x", h.dims[2]);
+    if (kind == IdxKind::labels && h.dims.size() == 1) return cat(h.dims[0], h.dims[0] == 1 ? " label" : " labels");
     return cat("an array of ", shape, " (type ", hex8(h.type), ")");
 }
 
-/// Reads and validates the magic number and dimensions; allocates nothing proportional to the data.
-inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKind kind,
-                                 std::uint8_t expected_type) {
+/// The caller's expectations on the dimensions (IdxExpect); runs before any size is even computed.
+inline void check_idx_expectation(const std::string& path, IdxKind kind, const IdxHeader& h, const IdxExpect& expect) {
+    const char* noun = kind == IdxKind::images ? "images" : kind == IdxKind::labels ? "labels" : "entries";
+    if (expect.count != 0 && h.dims[0] != expect.count)
+        throw FormatError(
+            cat(path, ": header claims ", describe(kind, h), ", but ", expect.count, " ", noun, " are expected"));
+    const bool rows_wrong = expect.rows != 0 && (h.dims.size() < 2 || h.dims[1] != expect.rows);
+    const bool cols_wrong = expect.cols != 0 && (h.dims.size() < 3 || h.dims[2] != expect.cols);
+    if (rows_wrong || cols_wrong) {
+        const auto side = [](std::uint32_t v) { return v ? std::to_string(v) : std::string("any"); };
+        throw FormatError(cat(path, ": header claims ", describe(kind, h), ", but ",
+                              kind == IdxKind::images ? "images" : "arrays", " of ", side(expect.rows), "x",
+                              side(expect.cols), " are expected; the file is refused before its data is read"));
+    }
+}
+
+/// Reads and validates the magic number and dimensions, and checks them against `expect`;
+/// allocates nothing proportional to the data, and reads nothing past the header.
+inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKind kind, std::uint8_t expected_type,
+                                 const IdxExpect& expect = {}) {
     const std::size_t expected_dims = kind == IdxKind::images ? 3 : kind == IdxKind::labels ? 1 : 0;
     std::uint8_t m[4] = {0, 0, 0, 0};
     const std::size_t got = src.read(m, 4);
@@ -279,16 +304,16 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     std::size_t first = 0;
     while (first < got && (m[first] == ' ' || m[first] == '\t' || m[first] == '\r' || m[first] == '\n')) ++first;
     if (first < got && m[first] == '<')
-        throw FormatError(cat(path, ": the file starts with '<': it looks like an HTML page (e.g. the error "
-                                    "page of a failed download), not an IDX file"));
+        throw FormatError(cat(path,
+                              ": the file starts with '<': it looks like an HTML page (e.g. the error "
+                              "page of a failed download), not an IDX file"));
     if (got == 0) throw FormatError(cat(path, ": the file is empty; expected an ", idx_kind_name(kind), " file"));
     if (got < 4)
         throw FormatError(cat(path, ": truncated IDX header: the file holds only ", got,
                               " bytes, fewer than the 4-byte magic number"));
-    const std::uint32_t magic = (std::uint32_t{m[0]} << 24) | (std::uint32_t{m[1]} << 16) |
-                                (std::uint32_t{m[2]} << 8) | std::uint32_t{m[3]};
-    const std::uint32_t wanted_magic =
-        (std::uint32_t{expected_type} << 8) | static_cast<std::uint32_t>(expected_dims);
+    const std::uint32_t magic =
+        (std::uint32_t{m[0]} << 24) | (std::uint32_t{m[1]} << 16) | (std::uint32_t{m[2]} << 8) | std::uint32_t{m[3]};
+    const std::uint32_t wanted_magic = (std::uint32_t{expected_type} << 8) | static_cast<std::uint32_t>(expected_dims);
     const std::string wanted =
         expected_dims ? cat(hex32(wanted_magic), " (", idx_kind_name(kind), ")")
                       : cat("0x0000", hex8(expected_type).substr(2), "nn (IDX, type ", hex8(expected_type), ")");
@@ -297,8 +322,8 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
         if (m[2] == 0 && m[3] == 0 && idx_element_size(m[1]) != 0 && m[0] != 0)
             throw FormatError(cat(path, ": byte-swapped magic number ", hex32(magic),
                                   " (little-endian); IDX headers are big-endian, expected ", wanted));
-        throw FormatError(cat(path, ": bad magic number ", hex32(magic), ", expected ", wanted,
-                              ": this is not an IDX file"));
+        throw FormatError(
+            cat(path, ": bad magic number ", hex32(magic), ", expected ", wanted, ": this is not an IDX file"));
     }
     if (idx_element_size(m[2]) == 0)
         throw FormatError(cat(path, ": unknown IDX data type byte ", hex8(m[2]), " (magic ", hex32(magic),
@@ -309,8 +334,8 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     const std::size_t ndims = m[3];
     if (expected_dims != 0 && ndims != expected_dims) {
         const char* hint = ndims == 3 ? ": is this an image file?" : ndims == 1 ? ": is this a label file?" : "";
-        throw FormatError(cat(path, ": IDX header has ", ndims, " dimensions but ", idx_kind_name(kind),
-                              " have ", expected_dims, " (magic ", hex32(magic), ", expected ", wanted, ")", hint));
+        throw FormatError(cat(path, ": IDX header has ", ndims, " dimensions but ", idx_kind_name(kind), " have ",
+                              expected_dims, " (magic ", hex32(magic), ", expected ", wanted, ")", hint));
     }
     if (ndims == 0) throw FormatError(cat(path, ": IDX header has 0 dimensions (magic ", hex32(magic), ")"));
 
@@ -322,8 +347,8 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     const std::size_t got_dims = src.read(raw.data(), dim_bytes);
     if (got_dims < dim_bytes)
         throw FormatError(cat(path, ": truncated IDX header: ", ndims, " dimensions need ", h.header_bytes,
-                              " header bytes but the ", src.gzip() ? "decompressed data holds" : "file holds",
-                              " only ", 4 + got_dims));
+                              " header bytes but the ", src.gzip() ? "decompressed data holds" : "file holds", " only ",
+                              4 + got_dims));
     h.dims.resize(ndims);
     for (std::size_t i = 0; i < ndims; ++i)
         h.dims[i] = (std::uint32_t{raw[4 * i]} << 24) | (std::uint32_t{raw[4 * i + 1]} << 16) |
@@ -333,20 +358,24 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
     if (kind != IdxKind::any)
         for (std::size_t i = 0; i < ndims; ++i)
             if (h.dims[i] == 0)
-                throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), ": dimension ", i,
-                                      " is zero"));
+                throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), ": dimension ", i, " is zero"));
+    check_idx_expectation(path, kind, h, expect);
 
     // Product of the dimensions and the element size, with overflow checks.
     std::uint64_t bytes = idx_element_size(h.type);
     for (std::uint32_t d : h.dims) {
         if (d != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / d)
-            throw FormatError(cat(path, ": IDX header claims ", describe(kind, h),
-                                  ": the size overflows 64 bits (corrupt header?)"));
+            throw FormatError(
+                cat(path, ": IDX header claims ", describe(kind, h), ": the size overflows 64 bits (corrupt header?)"));
         bytes *= d;
     }
     if (bytes > idx_max_bytes)
         throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), " (", bytes,
                               " bytes), more than the reader's limit of ", idx_max_bytes, " bytes (corrupt header?)"));
+    if (bytes > expect.max_bytes)
+        throw FormatError(cat(path, ": IDX header claims ", describe(kind, h), " (", bytes,
+                              " bytes), more than the caller's limit of ", expect.max_bytes,
+                              " bytes; the file is refused before its data is read"));
     h.data_bytes = bytes;
 
     // The file must be able to hold the claimed data: checked before anything is allocated.
@@ -407,9 +436,9 @@ inline void read_idx_body_growing(IdxSource& src, const std::string& path, IdxKi
 }
 
 inline IdxHeader read_idx_into(const std::string& path, IdxKind kind, std::uint8_t expected_type,
-                               std::vector<std::uint8_t>& out) {
+                               const IdxExpect& expect, std::vector<std::uint8_t>& out) {
     IdxSource src(path);
-    IdxHeader h = read_idx_header(src, path, kind, expected_type);
+    IdxHeader h = read_idx_header(src, path, kind, expected_type, expect);
     if (src.gzip()) {
         read_idx_body_growing(src, path, kind, h, out);
     } else {  // the file size has been checked against the claim: allocate it at once
@@ -421,22 +450,24 @@ inline IdxHeader read_idx_into(const std::string& path, IdxKind kind, std::uint8
 
 }  // namespace detail
 
-/// Reads an IDX file (raw or gzip) whose data type byte must be `expected_type` (0x08: unsigned byte).
+/// Reads an IDX file (raw or gzip) whose data type byte must be `expected_type` (0x08: unsigned byte)
+/// and whose header meets `expect` (its first three dimensions, its size in bytes).
 /// Throws IoError if the file cannot be opened and FormatError if it is malformed.
-inline IdxArray read_idx(const std::string& path, std::uint8_t expected_type = 0x08) {
+inline IdxArray read_idx(const std::string& path, std::uint8_t expected_type = 0x08, const IdxExpect& expect = {}) {
     if (detail::idx_element_size(expected_type) == 0)
         throw InvalidParameter(logreg::detail::cat("read_idx: expected_type ", detail::hex8(expected_type),
                                                    " is not an IDX type code (0x08, 0x09, 0x0b-0x0e)"));
     IdxArray a;
-    detail::IdxHeader h = detail::read_idx_into(path, detail::IdxKind::any, expected_type, a.data);
+    detail::IdxHeader h = detail::read_idx_into(path, detail::IdxKind::any, expected_type, expect, a.data);
     a.dims = std::move(h.dims);
     return a;
 }
 
 /// Reads an IDX image file (magic 0x00000803): N images of rows x cols bytes as an N x (rows*cols) matrix.
-inline RowMatrix<std::uint8_t> read_idx_images(const std::string& path) {
+/// `expect`: e.g. rows = cols = 28 for MNIST; a file that differs is refused after its 16-byte header.
+inline RowMatrix<std::uint8_t> read_idx_images(const std::string& path, const IdxExpect& expect = {}) {
     detail::IdxSource src(path);
-    const detail::IdxHeader h = detail::read_idx_header(src, path, detail::IdxKind::images, 0x08);
+    const detail::IdxHeader h = detail::read_idx_header(src, path, detail::IdxKind::images, 0x08, expect);
     const auto rows = static_cast<Index>(h.dims[0]);
     const auto cols = static_cast<Index>(std::uint64_t{h.dims[1]} * h.dims[2]);
     if (src.gzip()) {  // see read_idx_body_growing: allocate as the data arrives
@@ -449,18 +480,29 @@ inline RowMatrix<std::uint8_t> read_idx_images(const std::string& path) {
     return images;
 }
 
+namespace detail {
+inline void check_label_expect(const char* function, const IdxExpect& expect) {
+    if (expect.rows != 0 || expect.cols != 0)
+        throw InvalidParameter(logreg::detail::cat(function,
+                                                   ": IdxExpect rows and cols apply to images; a label "
+                                                   "file has one dimension (set count only)"));
+}
+}  // namespace detail
+
 /// Reads an IDX label file (magic 0x00000801); every label must lie in [0, num_classes).
-inline LabelVector read_idx_labels(const std::string& path, int num_classes = 10) {
+/// `expect`: count (e.g. the number of images) and max_bytes; rows and cols must be 0.
+inline LabelVector read_idx_labels(const std::string& path, int num_classes = 10, const IdxExpect& expect = {}) {
     if (num_classes < 1)
-        throw InvalidParameter(logreg::detail::cat("read_idx_labels: num_classes is ", num_classes,
-                                                   "; it must be >= 1"));
+        throw InvalidParameter(
+            logreg::detail::cat("read_idx_labels: num_classes is ", num_classes, "; it must be >= 1"));
+    detail::check_label_expect("read_idx_labels", expect);
     std::vector<std::uint8_t> bytes;
-    detail::read_idx_into(path, detail::IdxKind::labels, 0x08, bytes);
+    detail::read_idx_into(path, detail::IdxKind::labels, 0x08, expect, bytes);
     LabelVector labels(static_cast<Index>(bytes.size()));
     for (std::size_t i = 0; i < bytes.size(); ++i) {
         if (bytes[i] >= num_classes)
-            throw FormatError(logreg::detail::cat(path, ": label ", int{bytes[i]}, " at index ", i,
-                                                  " is outside [0, ", num_classes, ")"));
+            throw FormatError(logreg::detail::cat(path, ": label ", int{bytes[i]}, " at index ", i, " is outside [0, ",
+                                                  num_classes, ")"));
         labels[static_cast<Index>(i)] = bytes[i];
     }
     return labels;
@@ -470,16 +512,16 @@ inline LabelVector read_idx_labels(const std::string& path, int num_classes = 10
 
 /// What the header of an IDX image or label file says (nothing else is read).
 struct IdxInfo {
-    Index count = 0;               ///< images or labels in the file (the first dimension)
-    Index row_bytes = 0;           ///< bytes per image (rows x cols) or 1 per label
+    Index count = 0;      ///< images or labels in the file (the first dimension)
+    Index row_bytes = 0;  ///< bytes per image (rows x cols) or 1 per label
     std::uint64_t header_bytes = 0;
     bool gzip = false;
 };
 
 namespace detail {
 
-inline IdxInfo read_idx_info(IdxSource& src, const std::string& path, IdxKind kind) {
-    const IdxHeader h = read_idx_header(src, path, kind, 0x08);
+inline IdxInfo read_idx_info(IdxSource& src, const std::string& path, IdxKind kind, const IdxExpect& expect) {
+    const IdxHeader h = read_idx_header(src, path, kind, 0x08, expect);
     IdxInfo info;
     info.count = static_cast<Index>(h.dims[0]);
     info.row_bytes = kind == IdxKind::images ? static_cast<Index>(std::uint64_t{h.dims[1]} * h.dims[2]) : 1;
@@ -491,22 +533,18 @@ inline IdxInfo read_idx_info(IdxSource& src, const std::string& path, IdxKind ki
 /// Reads rows [begin, begin + count) of a validated IDX file into `out` (count * row_bytes bytes).
 /// Raw files: one seek to header + begin * row_bytes. Gzip streams cannot be indexed: the rows
 /// before `begin` are decompressed into a small buffer and dropped.
-inline IdxInfo read_idx_rows(const std::string& path, IdxKind kind, Index begin, Index count,
+inline IdxInfo read_idx_rows(const std::string& path, IdxKind kind, Index begin, Index count, const IdxExpect& expect,
                              std::vector<std::uint8_t>& out) {
     IdxSource src(path);
-    const IdxInfo info = read_idx_info(src, path, kind);  // checks the file size against the header
+    const IdxInfo info = read_idx_info(src, path, kind, expect);  // checks the file size against the header
     if (begin < 0 || count < 0 || begin > info.count || count > info.count - begin)
-        throw InvalidParameter(cat(path, ": rows [", begin, ", ", begin + count, ") are outside the file's [0, ",
-                                   info.count, ")"));
+        throw InvalidParameter(
+            cat(path, ": rows [", begin, ", ", begin + count, ") are outside the file's [0, ", info.count, ")"));
     const auto row = static_cast<std::uint64_t>(info.row_bytes);
     out.resize(static_cast<std::size_t>(static_cast<std::uint64_t>(count) * row));
     std::size_t got = 0;
     if (!info.gzip) {
-        std::ifstream in(path, std::ios::binary);
-        in.seekg(static_cast<std::streamoff>(info.header_bytes + static_cast<std::uint64_t>(begin) * row));
-        if (!in) throw IoError(cat(path, ": cannot seek to row ", begin));
-        in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
-        got = static_cast<std::size_t>(in.gcount());
+        got = src.read_raw_at(info.header_bytes + static_cast<std::uint64_t>(begin) * row, out.data(), out.size());
     } else {
         std::vector<std::uint8_t> skip(std::size_t{1} << 16);
         std::uint64_t left = static_cast<std::uint64_t>(begin) * row;
@@ -526,30 +564,43 @@ inline IdxInfo read_idx_rows(const std::string& path, IdxKind kind, Index begin,
 
 }  // namespace detail
 
-/// The header of an IDX image file (magic 0x00000803): image count and bytes per image.
-inline IdxInfo read_idx_images_info(const std::string& path) {
+/// The header of an IDX image file (magic 0x00000803): image count and bytes per image, checked
+/// against `expect` and against the file size (raw) or the gzip ratio bound.
+inline IdxInfo read_idx_images_info(const std::string& path, const IdxExpect& expect = {}) {
     detail::IdxSource src(path);
-    return detail::read_idx_info(src, path, detail::IdxKind::images);
+    return detail::read_idx_info(src, path, detail::IdxKind::images, expect);
 }
 
-/// Images [begin, begin + count) of an IDX image file as a count x (rows*cols) matrix. Only a raw
-/// (uncompressed) file is truly read by offset; a gzip file is decompressed up to the slice.
-inline RowMatrix<std::uint8_t> read_idx_image_rows(const std::string& path, Index begin, Index count) {
+/// The header of an IDX label file (magic 0x00000801): the label count, checked as read_idx_images_info does.
+inline IdxInfo read_idx_labels_info(const std::string& path, const IdxExpect& expect = {}) {
+    detail::check_label_expect("read_idx_labels_info", expect);
+    detail::IdxSource src(path);
+    return detail::read_idx_info(src, path, detail::IdxKind::labels, expect);
+}
+
+/// Images [begin, begin + count) of an IDX image file as a count x (rows*cols) matrix; `expect`
+/// applies to the whole file's header. Only a raw (uncompressed) file is truly read by offset; a
+/// gzip file is decompressed up to the slice.
+inline RowMatrix<std::uint8_t> read_idx_image_rows(const std::string& path, Index begin, Index count,
+                                                   const IdxExpect& expect = {}) {
     std::vector<std::uint8_t> bytes;
-    const IdxInfo info = detail::read_idx_rows(path, detail::IdxKind::images, begin, count, bytes);
+    const IdxInfo info = detail::read_idx_rows(path, detail::IdxKind::images, begin, count, expect, bytes);
     return Eigen::Map<const RowMatrix<std::uint8_t>>(bytes.data(), count, info.row_bytes);
 }
 
-/// Labels [begin, begin + count) of an IDX label file; each must lie in [0, num_classes).
-inline LabelVector read_idx_label_rows(const std::string& path, Index begin, Index count, int num_classes = 10) {
+/// Labels [begin, begin + count) of an IDX label file; each must lie in [0, num_classes). `expect`
+/// applies to the whole file's header (count: the file's label count).
+inline LabelVector read_idx_label_rows(const std::string& path, Index begin, Index count, int num_classes = 10,
+                                       const IdxExpect& expect = {}) {
+    detail::check_label_expect("read_idx_label_rows", expect);
     std::vector<std::uint8_t> bytes;
-    detail::read_idx_rows(path, detail::IdxKind::labels, begin, count, bytes);
+    detail::read_idx_rows(path, detail::IdxKind::labels, begin, count, expect, bytes);
     LabelVector labels(count);
     for (Index i = 0; i < count; ++i) {
         const std::uint8_t v = bytes[static_cast<std::size_t>(i)];
         if (v >= num_classes)
-            throw FormatError(logreg::detail::cat(path, ": label ", int{v}, " at index ", begin + i,
-                                                  " is outside [0, ", num_classes, ")"));
+            throw FormatError(logreg::detail::cat(path, ": label ", int{v}, " at index ", begin + i, " is outside [0, ",
+                                                  num_classes, ")"));
         labels[i] = v;
     }
     return labels;

@@ -7,46 +7,32 @@
 
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
+#include <logreg/io/detail/input_file.hpp>
 #include <logreg/io/gray_image.hpp>
 #include <logreg/io/pgm.hpp>
 #include <logreg/io/png.hpp>
 #include <logreg/io/png_decode.hpp>
 
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <string>
-#include <system_error>
 #include <vector>
 
 namespace logreg::io {
 
 namespace detail {
 
-/// The file's bytes, refusing anything but a regular file of at most `max_bytes`.
+/// The file's bytes, refusing anything but a regular file (never waiting on a FIFO) of at most `max_bytes`.
 inline std::vector<std::uint8_t> read_image_file(const std::string& path, std::uint64_t max_bytes) {
     using logreg::detail::cat;
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::file_status st = fs::status(path, ec);
-    if (st.type() == fs::file_type::not_found) throw IoError(path + ": no such image file");
-    if (ec) throw IoError(cat(path, ": cannot read the image: ", ec.message()));
-    if (st.type() == fs::file_type::directory) throw IoError(path + ": is a directory, not an image file");
-    if (st.type() != fs::file_type::regular) throw IoError(path + ": is not a regular file (a FIFO, socket or device)");
-    const std::uintmax_t size = fs::file_size(path, ec);
-    if (ec) throw IoError(cat(path, ": cannot read the image: ", ec.message()));
-    if (size > max_bytes)
-        throw FormatError(cat(path, ": the file is ", size, " bytes, more than an image within the limits can need (",
-                              max_bytes, ")"));
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(cat(path, ": cannot open the image", errno ? ": " + std::string(std::strerror(errno)) : ""));
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-    if (static_cast<std::uintmax_t>(in.gcount()) != size)
-        throw IoError(cat(path, ": reading the image failed after ", in.gcount(), " of ", size, " bytes"));
+    io::detail::InputFile file(path);
+    if (file.size() > max_bytes)
+        throw FormatError(cat(path, ": the file is ", file.size(),
+                              " bytes, more than an image within the limits can need (", max_bytes, ")"));
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(file.size()));
+    const std::size_t got = file.read(bytes.data(), bytes.size());
+    if (got != bytes.size())
+        throw IoError(cat(path, ": reading the image failed after ", got, " of ", bytes.size(), " bytes"));
     return bytes;
 }
 

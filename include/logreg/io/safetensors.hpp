@@ -27,6 +27,7 @@
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
 #include <logreg/io/atomic_file.hpp>
+#include <logreg/io/detail/input_file.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/preprocess.hpp>
 #include <logreg/types.hpp>
@@ -189,27 +190,18 @@ class SafetensorsFile {
 public:
     /// Reads and validates `path`. IoError if it cannot be read, FormatError if it is malformed.
     explicit SafetensorsFile(const std::string& path) : path_(path) {
-        errno = 0;
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-            const int err = errno;
-            throw IoError("cannot open '" + path + "'" + (err ? ": " + io::detail::errno_text(err) : std::string()));
-        }
-        in.seekg(0, std::ios::end);
-        const std::streamoff size = in.tellg();
-        in.seekg(0, std::ios::beg);
-        if (size < 0) throw IoError("cannot read '" + path + "': its size is unknown");
+        detail::InputFile in(path);  // regular files only: a FIFO or device is refused, never waited on
+        const std::uint64_t size = in.size();
         // Check the header length before reading everything, so a bogus length costs nothing.
         if (size >= 8) {
             unsigned char head[8];
-            in.read(reinterpret_cast<char*>(head), 8);
-            if (!in) throw IoError("cannot read '" + path + "'");
-            check_header_length(detail::load_le<std::uint64_t>(head), static_cast<std::uint64_t>(size));
-            in.seekg(0, std::ios::beg);
+            if (in.read(head, 8) != 8) throw IoError("cannot read '" + path + "'");
+            check_header_length(detail::load_le<std::uint64_t>(head), size);
+            in.seek(0);
         }
         bytes_.resize(static_cast<std::size_t>(size));
-        if (size > 0) in.read(reinterpret_cast<char*>(bytes_.data()), size);
-        if (!in) throw IoError("cannot read '" + path + "': reading " + std::to_string(size) + " bytes failed");
+        if (in.read(bytes_.data(), bytes_.size()) != bytes_.size())
+            throw IoError("cannot read '" + path + "': reading " + std::to_string(size) + " bytes failed");
         parse();
     }
 
