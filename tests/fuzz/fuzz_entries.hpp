@@ -155,8 +155,10 @@ inline int idx_gzip_entry(const std::uint8_t* data, std::size_t size) {
 /// is valid, also load_model and load_checkpoint (into a 3-feature, 2-class trainer).
 inline int safetensors_entry(const std::uint8_t* data, std::size_t size) {
     using namespace logreg;
-    // values<double>() of U8 data is 8 bytes per stored byte; the JSON tree is a few times the header.
-    with_allocation_bound(fixed_allocation + 64 * size, "safetensors", [&] {
+    // 8x: values<double>() of U8 data is 8 bytes per stored byte, and a shape's std::vector<int64_t>
+    // holds 8 bytes per 2 header bytes ("1,") with up to 2x spare capacity. There is no JSON tree
+    // any more (the header is read as SAX events), so nothing else comes near.
+    with_allocation_bound(fixed_allocation + 8 * size, "safetensors", [&] {
         bool valid = false;
         expect_ok_or_logreg_error([&] {
             const io::SafetensorsFile f =
