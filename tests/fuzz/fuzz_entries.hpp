@@ -7,9 +7,11 @@
 // a sanitizer, one allocation far larger than the input - is a finding.
 #pragma once
 
+#include <logreg/adam.hpp>
 #include <logreg/io/checkpoint.hpp>
 #include <logreg/io/idx.hpp>
 #include <logreg/io/safetensors.hpp>
+#include <logreg/lbfgs.hpp>
 
 #include <zlib.h>
 
@@ -185,12 +187,38 @@ inline int safetensors_entry(const std::uint8_t* data, std::size_t size) {
     return 0;
 }
 
+/// load_checkpoint of `path` into a fresh 3-feature, 2-class Fitter; a logreg::Error is a valid answer.
+template <typename Fitter>
+void load_checkpoint_into(const std::string& path, Fitter fitter) {
+    expect_ok_or_logreg_error([&] { (void)logreg::io::load_checkpoint(path, fitter); });
+}
+
+/// Target "checkpoint": the input is a checkpoint file, loaded into SGD, Adam, AdamW and L-BFGS
+/// fitters of a 3-feature, 2-class model, in float and double (each accepts only its own
+/// optimizer's and scalar's checkpoints, so every seed reaches the deep checks of one of them).
+inline int checkpoint_entry(const std::uint8_t* data, std::size_t size) {
+    using namespace logreg;
+    const std::string& path = write_temp(data, size);
+    // 8x, as for "safetensors" (a shape's vector); the checkpoint's tensors convert F32 to float and
+    // F64 to double only, 1x their bytes, and the 3x2 fitters are fixed costs.
+    with_allocation_bound(fixed_allocation + 8 * size, "checkpoint", [&] {
+        load_checkpoint_into(path, Trainer<float>(LinearSoftmax<float>(3, 2)));
+        load_checkpoint_into(path, Trainer<double>(LinearSoftmax<double>(3, 2)));
+        load_checkpoint_into(path, Trainer<float, Adam<float>>(LinearSoftmax<float>(3, 2)));
+        load_checkpoint_into(path, Trainer<double, AdamW<double>>(LinearSoftmax<double>(3, 2)));
+        load_checkpoint_into(path, LBFGS<float>(LinearSoftmax<float>(3, 2)));
+        load_checkpoint_into(path, LBFGS<double>(LinearSoftmax<double>(3, 2)));
+    });
+    return 0;
+}
+
 /// The entry for a target name, or nullptr.
 using Entry = int (*)(const std::uint8_t*, std::size_t);
 inline Entry entry_for(const std::string& target) {
     if (target == "idx") return idx_entry;
     if (target == "idx_gzip") return idx_gzip_entry;
     if (target == "safetensors") return safetensors_entry;
+    if (target == "checkpoint") return checkpoint_entry;
     return nullptr;
 }
 
