@@ -14,6 +14,7 @@ int main(int argc, char** argv);
 int main(int argc, char** argv) {
     if (argc >= 2 && std::strcmp(argv[1], "seeds") == 0) return fuzz_seeds::main(argc - 1, argv + 1);
     if (argc >= 2 && std::strcmp(argv[1], "replay") == 0) return fuzz_replay::main(argc - 1, argv + 1);
-    std::cerr << "usage: fuzz_corpus seeds OUT\n       fuzz_corpus replay idx|idx_gzip|safetensors FILE_OR_DIR...\n";
+    std::cerr << "usage: fuzz_corpus seeds OUT\n       fuzz_corpus replay idx|idx_gzip|safetensors|checkpoint "
+                 "FILE_OR_DIR...\n";
     return 2;
 }

@@ -7,10 +7,12 @@
 // a sanitizer, one allocation far larger than the input - is a finding.
 #pragma once
 
+#include <logreg/adam.hpp>
 #include <logreg/io/checkpoint.hpp>
 #include <logreg/io/idx.hpp>
 #include <logreg/io/mnist.hpp>
 #include <logreg/io/safetensors.hpp>
+#include <logreg/lbfgs.hpp>
 #ifdef LOGREG_HAVE_SPNG
 #include <logreg/io/image.hpp>
 #endif
@@ -188,8 +190,10 @@ inline int idx_gzip_entry(const std::uint8_t* data, std::size_t size) {
 /// is valid, also load_model and load_checkpoint (into a 3-feature, 2-class trainer).
 inline int safetensors_entry(const std::uint8_t* data, std::size_t size) {
     using namespace logreg;
-    // values<double>() of U8 data is 8 bytes per stored byte; the JSON tree is a few times the header.
-    with_allocation_bound(fixed_allocation + 64 * size, "safetensors", [&] {
+    // 8x: values<double>() of U8 data is 8 bytes per stored byte, and a shape's std::vector<int64_t>
+    // holds 8 bytes per 2 header bytes ("1,") with up to 2x spare capacity. There is no JSON tree
+    // any more (the header is read as SAX events), so nothing else comes near.
+    with_allocation_bound(fixed_allocation + 8 * size, "safetensors", [&] {
         bool valid = false;
         std::map<std::string, std::string> f_metadata;
         expect_ok_or_logreg_error([&] {
@@ -275,12 +279,42 @@ inline int png_entry(const std::uint8_t* data, std::size_t size) {
 }
 #endif
 
+/// load_checkpoint of `path` into a fresh 3-feature, 2-class Fitter; a logreg::Error is a valid answer.
+template <typename Fitter>
+void load_checkpoint_into(const std::string& path, Fitter fitter) {
+    expect_ok_or_logreg_error([&] {
+        (void)logreg::io::load_checkpoint(path, fitter);
+        planted_bug(fitter.model().weight().cwiseAbs().maxCoeff() > 1000,
+                    "an accepted checkpoint with a weight > 1000");
+    });
+}
+
+/// Target "checkpoint": the input is a checkpoint file, loaded into SGD, Adam, AdamW and L-BFGS
+/// fitters of a 3-feature, 2-class model, in float and double (each accepts only its own
+/// optimizer's and scalar's checkpoints, so every seed reaches the deep checks of one of them).
+inline int checkpoint_entry(const std::uint8_t* data, std::size_t size) {
+    using namespace logreg;
+    const std::string& path = write_temp(data, size);
+    // 8x, as for "safetensors" (a shape's vector); the checkpoint's tensors convert F32 to float and
+    // F64 to double only, 1x their bytes, and the 3x2 fitters are fixed costs.
+    with_allocation_bound(fixed_allocation + 8 * size, "checkpoint", [&] {
+        load_checkpoint_into(path, Trainer<float>(LinearSoftmax<float>(3, 2)));
+        load_checkpoint_into(path, Trainer<double>(LinearSoftmax<double>(3, 2)));
+        load_checkpoint_into(path, Trainer<float, Adam<float>>(LinearSoftmax<float>(3, 2)));
+        load_checkpoint_into(path, Trainer<double, AdamW<double>>(LinearSoftmax<double>(3, 2)));
+        load_checkpoint_into(path, LBFGS<float>(LinearSoftmax<float>(3, 2)));
+        load_checkpoint_into(path, LBFGS<double>(LinearSoftmax<double>(3, 2)));
+    });
+    return 0;
+}
+
 /// The entry for a target name, or nullptr.
 using Entry = int (*)(const std::uint8_t*, std::size_t);
 inline Entry entry_for(const std::string& target) {
     if (target == "idx") return idx_entry;
     if (target == "idx_gzip") return idx_gzip_entry;
     if (target == "safetensors") return safetensors_entry;
+    if (target == "checkpoint") return checkpoint_entry;
 #ifdef LOGREG_HAVE_SPNG
     if (target == "png") return png_entry;
     if (target == "pgm") return pgm_entry;

@@ -1,5 +1,5 @@
 // fuzz_corpus seeds OUT: writes the seed corpora, a few small valid and invalid files per target,
-// into OUT/idx, OUT/idx_gzip and OUT/safetensors (a few KB in all).
+// into OUT/idx, OUT/idx_gzip, OUT/safetensors and OUT/checkpoint (a few tens of KB in all).
 #include "fuzz_entries.hpp"
 
 #include <filesystem>
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fs::path out = argv[1];
-    for (const char* t : {"idx", "idx_gzip", "safetensors"}) fs::create_directories(out / t);
+    for (const char* t : {"idx", "idx_gzip", "safetensors", "checkpoint"}) fs::create_directories(out / t);
 
     // ---- IDX: the same contents raw (both targets) and gzip'd (target idx) ----
     const std::vector<std::pair<std::string, Bytes>> idx_files = {
@@ -115,7 +115,6 @@ int main(int argc, char** argv) {
     w.set_metadata("k", "v");
     w.save(tmp.string());
     write(out / "safetensors" / "tensors_mixed", read(tmp));
-    fs::remove(tmp);
     auto with_header = [](const std::string& json, const Bytes& data) {
         Bytes b(8);
         logreg::io::detail::store_le<std::uint64_t>(json.size(), b.data());
@@ -137,6 +136,81 @@ int main(int argc, char** argv) {
           with_header(R"({"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", Bytes(8)));
     write(out / "safetensors" / "header_too_long", {0, 0, 0, 0, 0, 1, 0, 0, '{', '}'});
     write(out / "safetensors" / "not_json", with_header("{\"a\": [1, 2", {}));
+    write(out / "safetensors" / "nested_shape", with_header(R"({"w":{"dtype":"U8","shape":)" + std::string(200, '[') +
+                                                                std::string(200, ']') + R"(,"data_offsets":[0,0]}})",
+                                                            {}));
+    write(out / "safetensors" / "unknown_fields",
+          with_header(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"n":1,"s":"x","a":[1]}})", {7}));
+    write(out / "safetensors" / "metadata_number", with_header(R"({"__metadata__":{"k":1}})", {}));
+
+    // ---- checkpoints of every optimizer, float and double, of a 3-feature, 2-class model; broken ones ----
+    const fs::path ck = out / "checkpoint";
+    auto save_ck = [&](const auto& fitter, const std::string& name) {
+        io::save_checkpoint(tmp.string(), fitter, {{"note", "seed"}});
+        write(ck / name, read(tmp));
+    };
+    auto fit_trainer = [&](auto& t, auto scalar_tag) {
+        using S = decltype(scalar_tag);
+        RowMatrix<S> xs = x.template cast<S>();
+        t.fit(Dataset<S>(xs, y, 2), Preprocessor<S>::identity(3));
+    };
+    save_ck(trainer, "sgd_momentum_f32");
+    {
+        Trainer<double> t(LinearSoftmax<double>(3, 2, Init::uniform, 4), topt);
+        fit_trainer(t, double{});
+        save_ck(t, "sgd_momentum_f64");
+        Trainer<double> fresh(LinearSoftmax<double>(3, 2, Init::uniform, 4));
+        save_ck(fresh, "sgd_fresh_f64");
+    }
+    {
+        Trainer<float, Adam<float>> t(LinearSoftmax<float>(3, 2, Init::uniform, 5), topt);
+        fit_trainer(t, float{});
+        save_ck(t, "adam_f32");
+        Trainer<double, AdamW<double>> tw(LinearSoftmax<double>(3, 2, Init::uniform, 6), topt);
+        fit_trainer(tw, double{});
+        save_ck(tw, "adamw_f64");
+    }
+    {
+        LBFGSOptions lopt;
+        lopt.max_iter = 3;
+        LBFGS<float> solver(LinearSoftmax<float>(3, 2, Init::uniform, 7), lopt);
+        solver.fit(Dataset<float>(x, y, 2), Preprocessor<float>::identity(3));
+        save_ck(solver, "lbfgs_f32");
+        LBFGS<double> solver64(LinearSoftmax<double>(3, 2, Init::uniform, 8), lopt);
+        RowMatrix<double> x64 = x.cast<double>();
+        solver64.fit(Dataset<double>(x64, y, 2), Preprocessor<double>::identity(3));
+        save_ck(solver64, "lbfgs_f64");
+    }
+    {
+        Trainer<float> other(LinearSoftmax<float>(4, 2, Init::uniform, 9));
+        save_ck(other, "sgd_other_shape_f32");
+    }
+    {
+        // The valid seeds must load into the fitters of the "checkpoint" target (throws otherwise).
+        auto load = [&](const char* name, auto fitter) { (void)io::load_checkpoint((ck / name).string(), fitter); };
+        load("sgd_momentum_f32", Trainer<float>(LinearSoftmax<float>(3, 2)));
+        load("sgd_momentum_f64", Trainer<double>(LinearSoftmax<double>(3, 2)));
+        load("sgd_fresh_f64", Trainer<double>(LinearSoftmax<double>(3, 2)));
+        load("adam_f32", Trainer<float, Adam<float>>(LinearSoftmax<float>(3, 2)));
+        load("adamw_f64", Trainer<double, AdamW<double>>(LinearSoftmax<double>(3, 2)));
+        load("lbfgs_f32", LBFGS<float>(LinearSoftmax<float>(3, 2)));
+        load("lbfgs_f64", LBFGS<double>(LinearSoftmax<double>(3, 2)));
+    }
+    write(ck / "model_not_checkpoint", read(out / "safetensors" / "model_unit_f32"));
+    {
+        const Bytes good = read(ck / "sgd_momentum_f32");
+        std::string text(good.begin(), good.end());
+        const auto rng = text.find("\"rng\":\"");
+        text[rng + 7] = 'x';  // the RNG state is no longer a number
+        write(ck / "bad_rng", Bytes(text.begin(), text.end()));
+        write(ck / "truncated", Bytes(good.begin(), good.end() - 5));
+    }
+    write(ck / "nested_shape",
+          with_header(R"({"__metadata__":{"format":"logreg.checkpoint"},"weight":{"dtype":"F32","shape":)" +
+                          std::string(200, '[') + std::string(200, ']') + R"(,"data_offsets":[0,0]}})",
+                      {}));
+    fs::remove(tmp);
+
 #ifdef LOGREG_HAVE_SPNG
     // ---- images: PNG in each of stb's channel counts, PGM binary 8/16-bit and plain; no seed is 7x3 ----
     for (const char* t : {"png", "pgm"}) fs::create_directories(out / t);

@@ -11,7 +11,9 @@ seconds=${1:?usage: run_fuzzers.sh SECONDS [BUILD_DIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${2:-$src/build/fuzz}
-targets=(idx idx_gzip safetensors)
+targets=(idx idx_gzip safetensors checkpoint)
+# libFuzzer dictionaries (JSON tokens, field and metadata names) for the targets that read JSON.
+declare -A dicts=([safetensors]=safetensors.dict [checkpoint]=safetensors.dict)
 
 cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLOGREG_BUILD_FUZZERS=ON -DLOGREG_BUILD_EXAMPLES=OFF -DLOGREG_BUILD_BENCH=OFF >/dev/null
@@ -33,10 +35,12 @@ for t in "${targets[@]}"; do
   echo "=== fuzz_$t for ${seconds}s"
   # -malloc_limit_mb: libFuzzer's own cap on one allocation; the harness enforces a much tighter
   # bound relative to each input (fuzz_entries.hpp). Inputs up to 16 KiB.
+  dict=()
+  [[ -n ${dicts[$t]:-} ]] && dict=(-dict="$here/${dicts[$t]}")
   rc=0
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=64 \
-      -max_len=16384 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts" \
+      -max_len=16384 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts" "${dict[@]}" \
       "$corpus" "$seeds/$t" "$here/regressions/$t" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   files=$(find "$corpus" -type f | wc -l)
@@ -70,9 +74,12 @@ for t in "${targets[@]}"; do
   rm -rf "$planted" && mkdir -p "$planted/corpus" "$planted/artifacts"
   log=$build/planted_$t.log
   rc=0
+  dict=()
+  [[ -n ${dicts[$t]:-} ]] && dict=(-dict="$here/${dicts[$t]}")
   LOGREG_FUZZ_PLANTED_BUG=1 ASAN_OPTIONS=detect_leaks=0 \
-    "$build/tests/fuzz/fuzz_$t" -max_total_time=120 -use_value_profile=1 -max_len=16384 -timeout=10 -print_final_stats=1 \
-      -artifact_prefix="$planted/artifacts/" "$planted/corpus" "$seeds/$t" >"$log" 2>&1 || rc=$?
+    "$build/tests/fuzz/fuzz_$t" -max_total_time=120 -use_value_profile=1 -max_len=16384 -timeout=10 \
+      -print_final_stats=1 -artifact_prefix="$planted/artifacts/" "${dict[@]}" "$planted/corpus" "$seeds/$t" \
+      >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   if ((rc != 0)) && grep -q "planted bug found" "$log"; then
     line="fuzz_$t: planted bug found after ${execs:-?} executions"

@@ -427,7 +427,7 @@ TEST_CASE("load_model rejects malformed files with the path and the problem", "[
         {"negative shape", edit([](HandModel& h) {
              h.header["weight"]["shape"] = {-2, -3};
          }),
-         "shape [-2,-3] is not a list of non-negative integers"},
+         "tensor 'weight': shape is not a list of non-negative integers (element 0 is -2)"},
         {"fractional shape", edit([](HandModel& h) {
              h.header["weight"]["shape"] = {2.0, 3};
          }),

@@ -127,15 +127,15 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Fitt
         return it->second;
     };
     if (meta("format") != checkpoint_format)
-        throw f.error("format is '" + meta("format") + "'; expected '" + checkpoint_format +
+        throw f.error("format is '" + detail::excerpt(meta("format")) + "'; expected '" + checkpoint_format +
                       "' (a model file saved with --save is not a checkpoint)");
     if (meta("scalar") != dtype_of<Scalar>())
-        throw f.error("the checkpoint holds " + meta("scalar") + " parameters but the trainer uses " +
+        throw f.error("the checkpoint holds " + detail::excerpt(meta("scalar")) + " parameters but the trainer uses " +
                       dtype_of<Scalar>() + ": resuming would not continue bitwise");
     auto count = [&](const std::string& key, std::int64_t max) {
         std::int64_t v = 0;
         if (!detail::parse_count(meta(key), v) || v > max)
-            throw f.error("metadata " + key + " is '" + meta(key) + "'; expected an integer in [0, " +
+            throw f.error("metadata " + key + " is '" + detail::excerpt(meta(key)) + "'; expected an integer in [0, " +
                           std::to_string(max) + "]");
         return v;
     };
@@ -147,7 +147,7 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Fitt
     const std::string optimizer_name = optimizer_entry != md.end() ? optimizer_entry->second : "sgd";  // 0.1.0
     const std::string expected = trainer.state().optimizer_name;
     if (optimizer_name != expected)
-        throw f.error("the checkpoint holds the state of the optimizer '" + optimizer_name +
+        throw f.error("the checkpoint holds the state of the optimizer '" + detail::excerpt(optimizer_name) +
                       "' but the trainer uses '" + expected + "'");
 
     logreg::detail::Rng rng;
@@ -161,39 +161,42 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Fitt
     }
 
     const Index classes = trainer.model().num_classes(), features = trainer.model().num_features();
-    auto tensor = [&](const std::string& name, std::int64_t rows, std::int64_t cols) {
+    // Checks a tensor's dtype and shape, then converts it straight into `out` (and checks finiteness).
+    auto tensor = [&](const std::string& name, std::int64_t rows, std::int64_t cols, Scalar* out) {
         const TensorInfo& t = f.info(name);
         const std::vector<std::int64_t> want =
             cols < 0 ? std::vector<std::int64_t>{rows} : std::vector<std::int64_t>{rows, cols};
         if (t.dtype != dtype_of<Scalar>())
-            throw f.error("tensor '" + name + "' has dtype " + t.dtype + "; expected " + dtype_of<Scalar>());
+            throw f.error("tensor '" + detail::excerpt(name) + "' has dtype " + t.dtype + "; expected " +
+                          dtype_of<Scalar>());
         if (t.shape != want)
-            throw f.error("tensor '" + name + "' has shape " + detail::shape_text(t.shape) + " but the model needs " +
-                          detail::shape_text(want) + " (a checkpoint of another model?)");
-        return detail::model_tensor<Scalar>(f, name);  // checks finiteness
+            throw f.error("tensor '" + detail::excerpt(name) + "' has shape " + detail::shape_text(t.shape) +
+                          " but the model needs " + detail::shape_text(want) + " (a checkpoint of another model?)");
+        detail::model_tensor(f, name, out);
     };
-    const std::vector<Scalar> weight = tensor("weight", classes, features);
-    const std::vector<Scalar> bias = tensor("bias", classes, -1);
+    TrainerState<Scalar> restored;
+    restored.model = LinearSoftmax<Scalar>(features, classes);
+    tensor("weight", classes, features, restored.model.weight().data());
+    tensor("bias", classes, -1, restored.model.bias().data());
     // The optimizer's tensors: 2-D ones shaped like W, 1-D ones like b; the optimizer itself
     // checks their names on a scratch copy, before the trainer is touched.
     OptimizerState<Scalar> state;
     state.steps = optimizer_steps;
     for (const auto& [name, t] : f.tensors()) {
         if (name == "weight" || name == "bias") continue;
-        if (name.rfind("optimizer.", 0) != 0) throw f.error("unexpected tensor '" + name + "' in a checkpoint");
+        if (name.rfind("optimizer.", 0) != 0)
+            throw f.error("unexpected tensor '" + detail::excerpt(name) + "' in a checkpoint");
         const std::string key = name.substr(10);
         if (t.shape.size() == 2) {
-            const std::vector<Scalar> v = tensor(name, classes, features);
-            state.matrices.emplace(key, Eigen::Map<const RowMatrix<Scalar>>(v.data(), classes, features));
+            RowMatrix<Scalar> m(classes, features);
+            tensor(name, classes, features, m.data());
+            state.matrices.emplace(key, std::move(m));
         } else {
-            const std::vector<Scalar> v = tensor(name, classes, -1);
-            state.vectors.emplace(key, Eigen::Map<const Vector<Scalar>>(v.data(), classes));
+            Vector<Scalar> v(classes);
+            tensor(name, classes, -1, v.data());
+            state.vectors.emplace(key, std::move(v));
         }
     }
-    TrainerState<Scalar> restored;
-    restored.model = LinearSoftmax<Scalar>(features, classes);
-    restored.model.weight() = Eigen::Map<const RowMatrix<Scalar>>(weight.data(), classes, features);
-    restored.model.bias() = Eigen::Map<const Vector<Scalar>>(bias.data(), classes);
     restored.position = TrainPosition{epochs_done, batches_done, schedule_steps};
     restored.rng = rng;
     restored.optimizer_name = optimizer_name;
@@ -201,7 +204,8 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Fitt
     try {
         trainer.restore(restored);  // checks everything before it changes the trainer
     } catch (const InvalidParameter& e) {
-        throw f.error(std::string("the optimizer state does not fit: ") + e.what());
+        // The optimizer's message may quote a tensor name from the file: keep it short.
+        throw f.error("the optimizer state does not fit: " + detail::excerpt(e.what(), 300));
     }
 
     std::map<std::string, std::string> extra;
