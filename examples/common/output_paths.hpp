@@ -24,10 +24,9 @@ struct NamedPath {
     std::string path;
 };
 
-namespace detail {
-
-// Two spellings name the same file if stat() says so (hard links, "./x" and "x", symlinked folders);
-// a file that does not exist yet is compared by its normalized absolute path.
+/// True when `a` and `b` name one file: by stat() if either exists (hard links, "./x" and "x",
+/// symlinked folders), else by normalized absolute path. (Not in a `detail` namespace, which would
+/// hide logreg::detail in the programs' `using namespace logreg` code.)
 inline bool same_file(const std::string& a, const std::string& b) {
     struct stat sa {
     }, sb{};
@@ -37,8 +36,6 @@ inline bool same_file(const std::string& a, const std::string& b) {
     const auto ca = std::filesystem::weakly_canonical(a, ec1), cb = std::filesystem::weakly_canonical(b, ec2);
     return !ec1 && !ec2 && ca == cb;
 }
-
-}  // namespace detail
 
 /// The MNIST files that `dir` holds (both splits), as inputs named by `option`; none if it holds none.
 inline std::vector<NamedPath> mnist_inputs(const std::string& dir, const std::string& option = "--data") {
@@ -60,11 +57,11 @@ inline void check_output_paths(const std::vector<NamedPath>& outputs, const std:
         const NamedPath& out = outputs[i];
         if (out.path.empty()) continue;
         for (std::size_t j = 0; j < i; ++j)
-            if (!outputs[j].path.empty() && detail::same_file(outputs[j].path, out.path))
+            if (!outputs[j].path.empty() && same_file(outputs[j].path, out.path))
                 throw logreg::IoError(outputs[j].option + " and " + out.option + " name the same file (" + out.path +
                                       "); one output would overwrite the other");
         for (const NamedPath& in : inputs) {
-            if (in.path.empty() || !detail::same_file(in.path, out.path)) continue;
+            if (in.path.empty() || !same_file(in.path, out.path)) continue;
             bool allowed = false;
             for (const auto& [o, i_opt] : may_share) allowed = allowed || (o == out.option && i_opt == in.option);
             if (!allowed)
