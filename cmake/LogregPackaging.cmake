@@ -6,7 +6,7 @@ set(LOGREG_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/logreg)
 set(LOGREG_PKGCONFIG_DIR ${CMAKE_INSTALL_DATADIR}/pkgconfig)  # header-only: arch-independent
 
 # What the package was built with; logregConfig.cmake finds the same dependencies again.
-foreach(dep ZLIB_FOUND nlohmann_json_FOUND LOGREG_STB_INCLUDE_DIR LOGREG_SPNG_FOUND MPI_CXX_FOUND)
+foreach(dep ZLIB_FOUND nlohmann_json_FOUND LOGREG_STB_INCLUDE_DIR LOGREG_SPNG_FOUND LOGREG_CSV_FOUND MPI_CXX_FOUND)
   string(MAKE_C_IDENTIFIER "LOGREG_CONFIG_${dep}" var)
   if(${dep})
     set(${var} ON)
@@ -16,7 +16,7 @@ foreach(dep ZLIB_FOUND nlohmann_json_FOUND LOGREG_STB_INCLUDE_DIR LOGREG_SPNG_FO
 endforeach()
 
 if(LOGREG_CONFIG_ZLIB_FOUND AND LOGREG_CONFIG_nlohmann_json_FOUND AND LOGREG_CONFIG_LOGREG_STB_INCLUDE_DIR
-   AND LOGREG_CONFIG_LOGREG_SPNG_FOUND)
+   AND LOGREG_CONFIG_LOGREG_SPNG_FOUND AND LOGREG_CONFIG_LOGREG_CSV_FOUND)
   set(LOGREG_CONFIG_IO ON)  # logreg::io has all it needs (the io component)
 else()
   set(LOGREG_CONFIG_IO OFF)
@@ -65,10 +65,11 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Multinomial logistic regression for C++17 
  allocation-free hot path, IDX/MNIST and safetensors I/O and HTML reports.
  CMake: find_package(logreg) and the targets logreg::logreg, logreg::io, logreg::mpi;
  pkg-config: logreg, logreg-io, logreg-mpi.")
-# The package's own dependencies: the core needs Eigen; logreg::io needs zlib, nlohmann_json, stb and libspng.
+# The package's own dependencies: the core needs Eigen; logreg::io needs zlib, nlohmann_json, stb, libspng
+# and libcsv.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libeigen3-dev (>= 3.4)")
 if(LOGREG_CONFIG_IO)
-  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", zlib1g-dev, nlohmann-json3-dev (>= 3.9), libstb-dev, libspng-dev")
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", zlib1g-dev, nlohmann-json3-dev (>= 3.9), libstb-dev, libspng-dev, libcsv-dev")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pkg-config")
 if(MPI_CXX_FOUND)

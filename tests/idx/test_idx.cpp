@@ -308,13 +308,13 @@ TEST_CASE("a small gzip file claiming one 46000x46000 image is refused after its
     REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, logreg::io::mnist_image_expect()), img, "28x28");
 
     // What was read: the 16 header bytes, no more.
-    logreg::io::detail::IdxSource src(img);
+    logreg::io::detail::ByteSource src(img);
     REQUIRE_THROWS_AS(logreg::io::detail::read_idx_header(src, img, logreg::io::detail::IdxKind::images, 0x08,
                                                           logreg::io::mnist_image_expect()),
                       FormatError);
     CHECK(src.content_read() == 16);
     // ...and the data behind the header is indeed corrupt: a reader that goes on finds out.
-    logreg::io::detail::IdxSource again(img);
+    logreg::io::detail::ByteSource again(img);
     std::vector<std::uint8_t> buffer(std::size_t{1} << 16);
     REQUIRE_THROWS_WITH(again.read(buffer.data(), buffer.size()), has("corrupt gzip data"));
 }

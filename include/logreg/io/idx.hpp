@@ -13,6 +13,7 @@
 
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
+#include <logreg/io/detail/byte_source.hpp>
 #include <logreg/io/detail/input_file.hpp>
 #include <logreg/types.hpp>
 
@@ -25,10 +26,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#ifdef LOGREG_HAVE_ZLIB
-#include <zlib.h>
-#endif
 
 namespace logreg::io {
 
@@ -93,160 +90,6 @@ inline std::string hex8(std::uint8_t v) {
     return hex32(v).replace(2, 6, "");
 }
 
-/// Byte source over a raw or gzip-compressed file; read() returns fewer bytes only at the end of the data.
-class IdxSource {
-public:
-    explicit IdxSource(const std::string& path) : path_(path), file_(path) {
-        file_size_ = file_.size();
-        unsigned char sig[2] = {0, 0};
-        const std::size_t got = file_.read(sig, 2);
-        file_.seek(0);
-        gzip_ = got == 2 && sig[0] == 0x1f && sig[1] == 0x8b;
-        if (gzip_) {
-#ifdef LOGREG_HAVE_ZLIB
-            zs_.zalloc = Z_NULL;
-            zs_.zfree = Z_NULL;
-            zs_.opaque = Z_NULL;
-            zs_.next_in = Z_NULL;
-            zs_.avail_in = 0;
-            // 15 + 16: a gzip wrapper only (no zlib or raw deflate), full 32 KiB window.
-            inbuf_.resize(std::size_t{1} << 16);
-            if (inflateInit2(&zs_, 15 + 16) != Z_OK) throw IoError(cat(path, ": cannot initialise zlib"));
-            zs_open_ = true;
-#else
-            throw FormatError(cat(path,
-                                  ": the file is gzip-compressed, but gzip support was not compiled in "
-                                  "(build with zlib: define LOGREG_HAVE_ZLIB and link zlib, e.g. via the "
-                                  "CMake target logreg::io), or decompress it first with gunzip"));
-#endif
-        }
-    }
-
-    IdxSource(const IdxSource&) = delete;
-    IdxSource& operator=(const IdxSource&) = delete;
-
-    ~IdxSource() {
-#ifdef LOGREG_HAVE_ZLIB
-        if (zs_open_) inflateEnd(&zs_);
-#endif
-    }
-
-    bool gzip() const {
-        return gzip_;
-    }
-    std::uint64_t file_size() const {
-        return file_size_;
-    }
-    /// Bytes of (decompressed) content returned by read() so far: how far into the data the reader went.
-    std::uint64_t content_read() const {
-        return content_read_;
-    }
-
-    /// Reads up to n bytes of (decompressed) content; fewer only at its end.
-    std::size_t read(std::uint8_t* out, std::size_t n) {
-#ifdef LOGREG_HAVE_ZLIB
-        const std::size_t got = gzip_ ? inflate_some(out, n) : file_.read(out, n);
-#else
-        const std::size_t got = gzip_ ? 0 : file_.read(out, n);  // the constructor rejects gzip without zlib
-#endif
-        content_read_ += got;
-        return got;
-    }
-
-    /// Raw files only: reads up to n bytes at byte `offset` of the file.
-    std::size_t read_raw_at(std::uint64_t offset, std::uint8_t* out, std::size_t n) {
-        file_.seek(offset);
-        const std::size_t got = file_.read(out, n);
-        content_read_ += got;
-        return got;
-    }
-
-private:
-#ifdef LOGREG_HAVE_ZLIB
-    /// Refills the compressed input buffer; false at the end of the file.
-    bool refill() {
-        if (file_eof_) return false;
-        const std::size_t got = file_.read(inbuf_.data(), inbuf_.size());
-        if (got < inbuf_.size()) file_eof_ = true;
-        zs_.next_in = inbuf_.data();
-        zs_.avail_in = static_cast<uInt>(got);
-        return got > 0;
-    }
-
-    std::size_t inflate_some(std::uint8_t* out, std::size_t n) {
-        std::size_t done = 0;
-        while (done < n && !finished_) {
-            if (zs_.avail_in == 0) refill();
-            if (member_ended_) {
-                // After one gzip member: the end of the file, or another member (concatenated gzip is legal).
-                if (zs_.avail_in == 0) {
-                    finished_ = true;
-                    break;
-                }
-                if (zs_.avail_in == 1 && !file_eof_) {
-                    // The next member's signature straddles the buffer boundary: keep its first byte.
-                    const Bytef first = zs_.next_in[0];
-                    const std::size_t got = file_.read(inbuf_.data() + 1, inbuf_.size() - 1);
-                    if (got < inbuf_.size() - 1) file_eof_ = true;
-                    inbuf_[0] = first;
-                    zs_.next_in = inbuf_.data();
-                    zs_.avail_in = static_cast<uInt>(got + 1);
-                }
-                if (zs_.avail_in < 2 || zs_.next_in[0] != 0x1f || zs_.next_in[1] != 0x8b)
-                    throw FormatError(cat(path_, ": trailing data after the end of the gzip stream (",
-                                          remaining_compressed(), " bytes that are not gzip)"));
-                inflateReset(&zs_);
-                member_ended_ = false;
-            }
-            const std::size_t want = std::min<std::size_t>(n - done, std::numeric_limits<uInt>::max());
-            zs_.next_out = out + done;
-            zs_.avail_out = static_cast<uInt>(want);
-            const int rc = inflate(&zs_, Z_NO_FLUSH);
-            const std::size_t produced = want - zs_.avail_out;
-            done += produced;
-            decompressed_ += produced;
-            if (rc == Z_STREAM_END) {
-                member_ended_ = true;  // zlib has checked the member's CRC-32 and length
-            } else if (rc == Z_BUF_ERROR || (rc == Z_OK && produced == 0 && zs_.avail_in == 0)) {
-                // No progress possible: the input ran out in the middle of a member.
-                if (zs_.avail_in == 0 && file_eof_)
-                    throw FormatError(cat(path_, ": the gzip stream is truncated (it ends after ", decompressed_,
-                                          " decompressed bytes; the file may be an incomplete download)"));
-                if (zs_.avail_in != 0)  // cannot happen with room for output; never spin on it
-                    throw FormatError(cat(path_, ": corrupt gzip data after ", decompressed_,
-                                          " decompressed bytes: zlib made no progress"));
-            } else if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
-                throw FormatError(cat(path_, ": corrupt gzip data after ", decompressed_,
-                                      " decompressed bytes: ", zs_.msg ? zs_.msg : "invalid deflate stream"));
-            } else if (rc == Z_MEM_ERROR) {
-                throw IoError(cat(path_, ": zlib is out of memory"));
-            } else if (rc != Z_OK) {
-                throw FormatError(cat(path_, ": gzip decompression failed (zlib error ", rc, ")"));
-            }
-        }
-        return done;
-    }
-
-    std::uint64_t remaining_compressed() {
-        const std::uint64_t unread = file_eof_ ? 0 : file_size_ - std::min(file_size_, file_.tell());
-        return unread + zs_.avail_in;
-    }
-
-    z_stream zs_{};
-    bool zs_open_ = false;
-    bool file_eof_ = false;
-    bool member_ended_ = false;
-    bool finished_ = false;
-    std::uint64_t decompressed_ = 0;
-    std::vector<Bytef> inbuf_;  // compressed input, refilled in 64 KiB chunks
-#endif
-    std::string path_;
-    InputFile file_;  // regular files only: a FIFO or device is refused, never waited on
-    std::uint64_t file_size_ = 0;
-    std::uint64_t content_read_ = 0;
-    bool gzip_ = false;
-};
-
 /// A validated IDX header.
 struct IdxHeader {
     std::uint8_t type = 0;
@@ -295,7 +138,7 @@ inline void check_idx_expectation(const std::string& path, IdxKind kind, const I
 
 /// Reads and validates the magic number and dimensions, and checks them against `expect`;
 /// allocates nothing proportional to the data, and reads nothing past the header.
-inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKind kind, std::uint8_t expected_type,
+inline IdxHeader read_idx_header(ByteSource& src, const std::string& path, IdxKind kind, std::uint8_t expected_type,
                                  const IdxExpect& expect = {}) {
     const std::size_t expected_dims = kind == IdxKind::images ? 3 : kind == IdxKind::labels ? 1 : 0;
     std::uint8_t m[4] = {0, 0, 0, 0};
@@ -397,7 +240,7 @@ inline IdxHeader read_idx_header(IdxSource& src, const std::string& path, IdxKin
 }
 
 /// After `got` bytes of the body were read: checks that they are all and that nothing follows.
-inline void check_idx_body_end(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
+inline void check_idx_body_end(ByteSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
                                std::size_t got) {
     const auto n = static_cast<std::size_t>(h.data_bytes);
     if (got < n)
@@ -413,7 +256,7 @@ inline void check_idx_body_end(IdxSource& src, const std::string& path, IdxKind 
 }
 
 /// Reads exactly h.data_bytes into `out`, then checks that nothing follows.
-inline void read_idx_body(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
+inline void read_idx_body(ByteSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
                           std::uint8_t* out) {
     check_idx_body_end(src, path, kind, h, src.read(out, static_cast<std::size_t>(h.data_bytes)));
 }
@@ -421,7 +264,7 @@ inline void read_idx_body(IdxSource& src, const std::string& path, IdxKind kind,
 /// Reads the body into `out`, which grows only as decompressed data actually arrives. For gzip
 /// the file size bounds the claimed size only by the deflate ratio (1100x); growing with the
 /// data means a small file with a large claim allocates little before it is found truncated.
-inline void read_idx_body_growing(IdxSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
+inline void read_idx_body_growing(ByteSource& src, const std::string& path, IdxKind kind, const IdxHeader& h,
                                   std::vector<std::uint8_t>& out) {
     const auto n = static_cast<std::size_t>(h.data_bytes);
     std::size_t got = 0, size = std::min<std::size_t>(n, std::size_t{1} << 16);
@@ -437,7 +280,7 @@ inline void read_idx_body_growing(IdxSource& src, const std::string& path, IdxKi
 
 inline IdxHeader read_idx_into(const std::string& path, IdxKind kind, std::uint8_t expected_type,
                                const IdxExpect& expect, std::vector<std::uint8_t>& out) {
-    IdxSource src(path);
+    ByteSource src(path);
     IdxHeader h = read_idx_header(src, path, kind, expected_type, expect);
     if (src.gzip()) {
         read_idx_body_growing(src, path, kind, h, out);
@@ -466,7 +309,7 @@ inline IdxArray read_idx(const std::string& path, std::uint8_t expected_type = 0
 /// Reads an IDX image file (magic 0x00000803): N images of rows x cols bytes as an N x (rows*cols) matrix.
 /// `expect`: e.g. rows = cols = 28 for MNIST; a file that differs is refused after its 16-byte header.
 inline RowMatrix<std::uint8_t> read_idx_images(const std::string& path, const IdxExpect& expect = {}) {
-    detail::IdxSource src(path);
+    detail::ByteSource src(path);
     const detail::IdxHeader h = detail::read_idx_header(src, path, detail::IdxKind::images, 0x08, expect);
     const auto rows = static_cast<Index>(h.dims[0]);
     const auto cols = static_cast<Index>(std::uint64_t{h.dims[1]} * h.dims[2]);
@@ -520,7 +363,7 @@ struct IdxInfo {
 
 namespace detail {
 
-inline IdxInfo read_idx_info(IdxSource& src, const std::string& path, IdxKind kind, const IdxExpect& expect) {
+inline IdxInfo read_idx_info(ByteSource& src, const std::string& path, IdxKind kind, const IdxExpect& expect) {
     const IdxHeader h = read_idx_header(src, path, kind, 0x08, expect);
     IdxInfo info;
     info.count = static_cast<Index>(h.dims[0]);
@@ -535,7 +378,7 @@ inline IdxInfo read_idx_info(IdxSource& src, const std::string& path, IdxKind ki
 /// before `begin` are decompressed into a small buffer and dropped.
 inline IdxInfo read_idx_rows(const std::string& path, IdxKind kind, Index begin, Index count, const IdxExpect& expect,
                              std::vector<std::uint8_t>& out) {
-    IdxSource src(path);
+    ByteSource src(path);
     const IdxInfo info = read_idx_info(src, path, kind, expect);  // checks the file size against the header
     if (begin < 0 || count < 0 || begin > info.count || count > info.count - begin)
         throw InvalidParameter(
@@ -567,14 +410,14 @@ inline IdxInfo read_idx_rows(const std::string& path, IdxKind kind, Index begin,
 /// The header of an IDX image file (magic 0x00000803): image count and bytes per image, checked
 /// against `expect` and against the file size (raw) or the gzip ratio bound.
 inline IdxInfo read_idx_images_info(const std::string& path, const IdxExpect& expect = {}) {
-    detail::IdxSource src(path);
+    detail::ByteSource src(path);
     return detail::read_idx_info(src, path, detail::IdxKind::images, expect);
 }
 
 /// The header of an IDX label file (magic 0x00000801): the label count, checked as read_idx_images_info does.
 inline IdxInfo read_idx_labels_info(const std::string& path, const IdxExpect& expect = {}) {
     detail::check_label_expect("read_idx_labels_info", expect);
-    detail::IdxSource src(path);
+    detail::ByteSource src(path);
     return detail::read_idx_info(src, path, detail::IdxKind::labels, expect);
 }
 
