@@ -50,6 +50,7 @@ class LinearSoftmax {
                   "logreg::LinearSoftmax: Scalar must be float, double or long double");
 
 public:
+    using scalar_type = Scalar;
     using Matrix = RowMatrix<Scalar>;
     using VectorType = Vector<Scalar>;
 

@@ -15,6 +15,7 @@
 #include <logreg/loss.hpp>
 #include <logreg/metrics.hpp>
 #include <logreg/optimizer.hpp>
+#include <logreg/pipeline.hpp>
 #include <logreg/preprocess.hpp>
 #include <logreg/reduction.hpp>
 #include <logreg/schedule.hpp>

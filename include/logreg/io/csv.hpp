@@ -106,8 +106,9 @@ namespace detail {
 template <typename Feature>
 class CsvBuilder {
 public:
-    CsvBuilder(const std::string& path, const CsvOptions& options)
-        : path_(path), options_(options), classes_(mapper(path, options)) {}
+    /// `with_labels` false: every column is a feature (options.label and options.classes unused).
+    CsvBuilder(const std::string& path, const CsvOptions& options, bool with_labels)
+        : path_(path), options_(options), with_labels_(with_labels), classes_(mapper(path, options)) {}
 
     static void on_field(void* text, std::size_t size, void* self) {
         static_cast<CsvBuilder*>(self)->field(static_cast<const char*>(text), size);
@@ -118,19 +119,27 @@ public:
     const std::optional<std::string>& error() const { return error_; }
 
     Table<Feature> finish() {
-        if (rows_ == 0)
-            throw FormatError(logreg::detail::cat("CSV file '", path_, "': no data rows",
-                                                  options_.header ? " after the header row" : "",
-                                                  options_.skip_lines > 0 ? " (after the skipped lines)" : ""));
+        RowMatrix<Feature> x = features();
         auto [names, labels] =
             std::move(classes_).finish(logreg::detail::cat("CSV file '", path_, "': the label column ", label_name()));
-        const Index d = static_cast<Index>(columns_ - 1);
-        RowMatrix<Feature> x = Eigen::Map<const RowMatrix<Feature>>(values_.data(), static_cast<Index>(rows_), d);
-        values_ = {};
         const auto k = static_cast<int>(names.size());
         return Table<Feature>{Dataset<Feature>(std::move(x), std::move(labels), k), std::move(names),
                               std::move(feature_names_)};
     }
+
+    /// The feature columns (all columns without labels), row-major.
+    RowMatrix<Feature> features() {
+        if (rows_ == 0)
+            throw FormatError(logreg::detail::cat("CSV file '", path_, "': no data rows",
+                                                  options_.header ? " after the header row" : "",
+                                                  options_.skip_lines > 0 ? " (after the skipped lines)" : ""));
+        const auto d = static_cast<Index>(columns_ - (with_labels_ ? 1 : 0));
+        RowMatrix<Feature> x = Eigen::Map<const RowMatrix<Feature>>(values_.data(), static_cast<Index>(rows_), d);
+        values_ = {};
+        return x;
+    }
+
+    std::vector<std::string>& feature_names() { return feature_names_; }
 
 private:
     static ClassMapper mapper(const std::string& path, const CsvOptions& options) {
@@ -191,7 +200,7 @@ private:
     void start_table() {
         std::vector<std::string> row = std::move(first_row_);
         first_row_.clear();
-        if (row.size() < 2) {
+        if (with_labels_ && row.size() < 2) {
             fail(logreg::detail::cat(where(), ": the first row has ", row.size(),
                                      " field; a table needs a label column and at least one feature column",
                                      options_.delimiter != ',' ? "" : " (is the delimiter ',' right?)"));
@@ -199,7 +208,8 @@ private:
         }
         columns_ = row.size();
         if (options_.header) header_ = row;
-        if (!resolve_label()) return;
+        label_ = columns_;  // no label column
+        if (with_labels_ && !resolve_label()) return;
         if (options_.header) {
             for (std::size_t c = 0; c < columns_; ++c)
                 if (c != label_) feature_names_.push_back(header_[c]);
@@ -282,6 +292,7 @@ private:
     std::optional<std::string> error_;
     std::vector<std::string> first_row_, header_, feature_names_;
     bool header_row_pending_ = false;
+    bool with_labels_;
     std::size_t columns_ = 0, label_ = 0, field_ = 0, rows_ = 0;
     std::vector<Feature> values_;
     ClassMapper classes_;
@@ -308,11 +319,11 @@ private:
 
 }  // namespace detail
 
-/// Reads a CSV file (raw or gzip-compressed) into a Dataset of `Feature` (float or double).
-/// Throws IoError if the file cannot be read, FormatError naming the file, line and column for
-/// anything the table does not allow (see the file comment), InvalidParameter for bad options.
-template <typename Feature = float>
-Table<Feature> read_csv(const std::string& path, const CsvOptions& options = {}) {
+namespace detail {
+
+/// Feeds the file to libcsv a line at a time (so that every error knows its line) into `builder`.
+template <typename Feature>
+void parse_csv(const std::string& path, const CsvOptions& options, CsvBuilder<Feature>& builder) {
     static_assert(std::is_floating_point_v<Feature>, "logreg::io::read_csv: Feature must be float or double");
     using logreg::detail::cat;
     const char d = options.delimiter;
@@ -320,16 +331,15 @@ Table<Feature> read_csv(const std::string& path, const CsvOptions& options = {})
         throw InvalidParameter(
             cat("read_csv '", path, "': the delimiter cannot be a quote, a space, a line break or NUL"));
 
-    detail::ByteSource src(path);
-    detail::CsvBuilder<Feature> builder(path, options);
-    detail::CsvParser parser(options.delimiter);
+    ByteSource src(path);
+    CsvParser parser(options.delimiter);
     std::vector<std::uint8_t> chunk(std::size_t{1} << 16);
     std::uint64_t line = 1, total = 0, row_bytes = 0;
     std::size_t to_skip = options.skip_lines;
 
     auto feed = [&](const std::uint8_t* p, std::size_t n) {
-        if (csv_parse(parser.get(), p, n, detail::CsvBuilder<Feature>::on_field,
-                      detail::CsvBuilder<Feature>::on_row_end, &builder) != n) {
+        if (csv_parse(parser.get(), p, n, CsvBuilder<Feature>::on_field,
+                      CsvBuilder<Feature>::on_row_end, &builder) != n) {
             builder.set_line(line);
             throw FormatError(cat("CSV file '", path, "', line ", line, ": ", csv_strerror(csv_error(parser.get())),
                                   " (a quote inside an unquoted field, or text after a closing quote)"));
@@ -373,13 +383,40 @@ Table<Feature> read_csv(const std::string& path, const CsvOptions& options = {})
         throw FormatError(
             cat("CSV file '", path, "': it has ", line - 1, " lines, fewer than the ", options.skip_lines, " to skip"));
     builder.set_line(line);
-    if (csv_fini(parser.get(), detail::CsvBuilder<Feature>::on_field, detail::CsvBuilder<Feature>::on_row_end,
+    if (csv_fini(parser.get(), CsvBuilder<Feature>::on_field, CsvBuilder<Feature>::on_row_end,
                  &builder) != 0 ||
         csv_error(parser.get()) == CSV_EPARSE)
         throw FormatError(
             cat("CSV file '", path, "', line ", line, ": a quoted field is not closed at the end of the file"));
     if (builder.error()) throw FormatError(*builder.error());
+}
+
+}  // namespace detail
+
+/// Reads a CSV file (raw or gzip-compressed) into a Dataset of `Feature` (float or double).
+/// Throws IoError if the file cannot be read, FormatError naming the file, line and column for
+/// anything the table does not allow (see the file comment), InvalidParameter for bad options.
+template <typename Feature = float>
+Table<Feature> read_csv(const std::string& path, const CsvOptions& options = {}) {
+    detail::CsvBuilder<Feature> builder(path, options, true);
+    detail::parse_csv(path, options, builder);
     return builder.finish();
+}
+
+/// Feature rows without labels (for prediction): every column of the file is a feature.
+template <typename Feature>
+struct CsvFeatures {
+    RowMatrix<Feature> features;
+    std::vector<std::string> names;  ///< from the header row; empty without one
+};
+
+/// Reads a CSV file whose every column is a feature (options.label and options.classes unused).
+template <typename Feature = float>
+CsvFeatures<Feature> read_csv_features(const std::string& path, const CsvOptions& options = {}) {
+    detail::CsvBuilder<Feature> builder(path, options, false);
+    detail::parse_csv(path, options, builder);
+    RowMatrix<Feature> x = builder.features();
+    return CsvFeatures<Feature>{std::move(x), std::move(builder.feature_names())};
 }
 
 }  // namespace logreg::io

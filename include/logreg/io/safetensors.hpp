@@ -32,6 +32,7 @@
 #include <logreg/io/atomic_file.hpp>
 #include <logreg/io/detail/input_file.hpp>
 #include <logreg/linear_softmax.hpp>
+#include <logreg/pipeline.hpp>
 #include <logreg/preprocess.hpp>
 #include <logreg/types.hpp>
 #include <logreg/version.hpp>
@@ -904,6 +905,9 @@ struct LoadedModel {
     LinearSoftmax<Scalar> model;        ///< weight and bias
     Preprocessor<Scalar> preprocessor;  ///< maps raw inputs exactly as at training time
     ModelMetadata metadata;             ///< class names and user extras
+
+    /// Preprocessing, model and class names as one unit of prediction.
+    Pipeline<Scalar> pipeline() const { return Pipeline<Scalar>(preprocessor, model, metadata.class_names); }
 };
 
 namespace detail {
@@ -1154,6 +1158,20 @@ LoadedModel<Scalar> load_model(const std::string& path) {
     }
     return LoadedModel<Scalar>{std::move(model), Preprocessor<Scalar>(norm, std::move(offset), std::move(scale)),
                                std::move(meta)};
+}
+
+/// Saves a pipeline (preprocessing, model and class names) as a model file; `extra`: user
+/// metadata such as the training settings (keys other than those save_model reserves).
+template <typename Scalar>
+void save_pipeline(const std::string& path, const Pipeline<Scalar>& pipeline,
+                   std::map<std::string, std::string> extra = {}) {
+    save_model(path, pipeline.model(), pipeline.preprocessor(), ModelMetadata{pipeline.class_names(), std::move(extra)});
+}
+
+/// Loads a model file as a pipeline (load_model(path).pipeline(); load_model also gives the extras).
+template <typename Scalar>
+Pipeline<Scalar> load_pipeline(const std::string& path) {
+    return load_model<Scalar>(path).pipeline();
 }
 
 }  // namespace logreg::io

@@ -1,0 +1,84 @@
+# Tests of the logreg command (examples/logreg_cli.cpp): a train, predict, eval and info round
+# trip on a small made-up table, the bad-input errors with their exit code, and the proof on
+# scikit-learn's own data files (sklearn_proof.py).
+set(_cli_dir ${CMAKE_CURRENT_BINARY_DIR}/cli)
+file(MAKE_DIRECTORY ${_cli_dir})
+# Three separable flowers: petal length grows with the class, petal width is noise; a quoted name.
+set(_rows "petal length,petal width,species\n")
+foreach(i RANGE 0 29)
+  math(EXPR cls "${i} % 3")
+  math(EXPR len "10 * ${cls} + ${i} % 5")
+  math(EXPR wid "(${i} * 7) % 4")
+  if(cls EQUAL 0)
+    set(name "setosa")
+  elseif(cls EQUAL 1)
+    set(name "\"versi, color\"")
+  else()
+    set(name "virginica")
+  endif()
+  string(APPEND _rows "${len}.5,${wid},${name}\n")
+endforeach()
+file(WRITE ${_cli_dir}/flowers.csv "${_rows}")
+file(WRITE ${_cli_dir}/missing.csv "a,b,y\n1,2,x\n3,,x\n4,5,z\n")
+file(WRITE ${_cli_dir}/three_columns.csv "a,b,c\n1,2,3\n")
+file(WRITE ${_cli_dir}/unknown_class.csv "petal length,petal width,species\n1,2,tulip\n")
+
+set(_cli $<TARGET_FILE:logreg_cli>)
+logreg_program_test(logreg_cli_train EXPECT success MATCH "test accuracy 1.0000.*model saved to"
+  COMMAND ${_cli} train --data ${_cli_dir}/flowers.csv --label species --test-split 0.3 --stratify --seed 3
+          --save ${_cli_dir}/flowers.safetensors --metrics-json ${_cli_dir}/flowers.json --report ${_cli_dir}/flowers.html)
+logreg_program_test(logreg_cli_train_minibatch EXPECT success MATCH "epoch  40.*test accuracy 1.0000"
+  COMMAND ${_cli} train --data ${_cli_dir}/flowers.csv --test-split 0.3 --stratify --optimizer adam --lr 0.05
+          --epochs 40 --val-split 0.2 --batch-size 4)
+logreg_program_test(logreg_cli_predict EXPECT success
+  MATCH "class,setosa,\"versi, color\",virginica\n\"versi, color\",[0-9.e-]+,[0-9.e-]+,[0-9.e-]+\n"
+  COMMAND ${_cli} predict --model ${_cli_dir}/flowers.safetensors --data ${_cli_dir}/flowers.csv --label species)
+logreg_program_test(logreg_cli_eval EXPECT success MATCH "accuracy 1.0000  loss [0-9.]+  .30 rows.*macro"
+  COMMAND ${_cli} eval --model ${_cli_dir}/flowers.safetensors --data ${_cli_dir}/flowers.csv --label species)
+logreg_program_test(logreg_cli_info EXPECT success
+  MATCH "shape: 2 features -> 3 classes\nclasses: setosa versi, color virginica\npreprocessing: standard.*optimizer: \"lbfgs\""
+  COMMAND ${_cli} info ${_cli_dir}/flowers.safetensors)
+set_tests_properties(logreg_cli_train PROPERTIES FIXTURES_SETUP logreg_cli_model)
+set_tests_properties(logreg_cli_predict logreg_cli_eval logreg_cli_info PROPERTIES FIXTURES_REQUIRED logreg_cli_model)
+
+# Bad input: one line naming the file, line, column or option; exit code 2; nothing written.
+logreg_program_test(logreg_cli_missing_value EXPECT failure EXIT_CODE 2
+  MATCH "logreg: error: CSV file '[^']*missing.csv', line 3, column 2 \\('b'\\): missing value"
+  COMMAND ${_cli} train --data ${_cli_dir}/missing.csv --save ${_cli_dir}/never.safetensors)
+logreg_program_test(logreg_cli_predict_wrong_columns EXPECT failure EXIT_CODE 2
+  MATCH "three_columns.csv has 3 feature columns but the model expects 2 \\(name its label column with --label\\)"
+  COMMAND ${_cli} predict --model ${_cli_dir}/flowers.safetensors --data ${_cli_dir}/three_columns.csv
+          --output ${_cli_dir}/never.csv)
+logreg_program_test(logreg_cli_eval_unknown_class EXPECT failure EXIT_CODE 2
+  MATCH "line 2, column 3 \\('species'\\): label 'tulip' is not one of the 3 classes"
+  COMMAND ${_cli} eval --model ${_cli_dir}/flowers.safetensors --data ${_cli_dir}/unknown_class.csv)
+set_tests_properties(logreg_cli_predict_wrong_columns logreg_cli_eval_unknown_class
+  PROPERTIES FIXTURES_REQUIRED logreg_cli_model)
+logreg_program_test(logreg_cli_output_is_input EXPECT failure EXIT_CODE 2
+  MATCH "--save [^ ]*flowers.csv is also an input \\(--data"
+  COMMAND ${_cli} train --data ${_cli_dir}/flowers.csv --save ${_cli_dir}/flowers.csv)
+logreg_program_test(logreg_cli_option_of_other_optimizer EXPECT failure EXIT_CODE 2
+  MATCH "--lr applies to --optimizer sgd, adam or adamw, not to --optimizer lbfgs"
+  COMMAND ${_cli} train --data ${_cli_dir}/flowers.csv --lr 0.1)
+logreg_program_test(logreg_cli_stratify_without_split EXPECT failure EXIT_CODE 2
+  MATCH "--stratify needs --test-split" COMMAND ${_cli} train --data ${_cli_dir}/flowers.csv --stratify)
+logreg_program_test(logreg_cli_unknown_format EXPECT failure EXIT_CODE 2
+  MATCH "cannot tell the format of '[^']*flowers.safetensors' from its name"
+  COMMAND ${_cli} train --data ${_cli_dir}/flowers.safetensors)
+set_tests_properties(logreg_cli_unknown_format PROPERTIES FIXTURES_REQUIRED logreg_cli_model)
+add_test(NAME logreg_cli_wrote_nothing_on_errors
+  COMMAND ${CMAKE_COMMAND} -DFILES=${_cli_dir}/never.safetensors|${_cli_dir}/never.csv
+          -P ${CMAKE_CURRENT_LIST_DIR}/expect_absent.cmake)
+set_tests_properties(logreg_cli_wrote_nothing_on_errors PROPERTIES DEPENDS
+  "logreg_cli_missing_value;logreg_cli_predict_wrong_columns")
+
+# scikit-learn's digits and wine files through logreg train, against scikit-learn on the same split.
+if(LOGREG_SKLEARN_PYTHON)
+  add_test(NAME logreg_cli_matches_sklearn_on_its_own_data
+    COMMAND ${LOGREG_SKLEARN_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/sklearn_proof.py $<TARGET_FILE:logreg_cli> ${_cli_dir})
+else()
+  add_test(NAME logreg_cli_matches_sklearn_on_its_own_data
+    COMMAND ${CMAKE_COMMAND} -E echo "skipped: no python3 in /usr/bin (LOGREG_SKLEARN_PYTHON)")
+endif()
+set_tests_properties(logreg_cli_matches_sklearn_on_its_own_data PROPERTIES SKIP_REGULAR_EXPRESSION "skipped:"
+  TIMEOUT 600)
