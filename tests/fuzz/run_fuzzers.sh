@@ -16,6 +16,7 @@ targets=(idx idx_gzip safetensors checkpoint)
 declare -A dicts=([safetensors]=safetensors.dict [checkpoint]=safetensors.dict)
 
 cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
   -DLOGREG_BUILD_FUZZERS=ON -DLOGREG_BUILD_EXAMPLES=OFF -DLOGREG_BUILD_BENCH=OFF >/dev/null
 # The image targets exist when logreg found libspng (tests/fuzz/CMakeLists.txt says so otherwise).
 if grep -q '^LOGREG_SPNG_LIBRARY:FILEPATH=/' "$build/CMakeCache.txt"; then
