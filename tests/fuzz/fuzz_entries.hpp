@@ -283,9 +283,10 @@ inline int png_entry(const std::uint8_t* data, std::size_t size) {
 template <typename Fitter>
 void load_checkpoint_into(const std::string& path, Fitter fitter) {
     expect_ok_or_logreg_error([&] {
-        (void)logreg::io::load_checkpoint(path, fitter);
-        planted_bug(fitter.model().weight().cwiseAbs().maxCoeff() > 1000,
-                    "an accepted checkpoint with a weight > 1000");
+        // The caller's extras are strings anywhere in the header: one mutated byte reaches the property
+        // (a weight above a bound needed a lucky exponent byte and was not always found in 120 s).
+        for (const auto& [key, value] : logreg::io::load_checkpoint(path, fitter))
+            planted_bug(value.find('#') != std::string::npos, "an accepted checkpoint with '#' in an extra value");
     });
 }
 
