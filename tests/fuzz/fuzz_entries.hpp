@@ -282,11 +282,7 @@ inline int png_entry(const std::uint8_t* data, std::size_t size) {
 /// load_checkpoint of `path` into a fresh 3-feature, 2-class Fitter; a logreg::Error is a valid answer.
 template <typename Fitter>
 void load_checkpoint_into(const std::string& path, Fitter fitter) {
-    expect_ok_or_logreg_error([&] {
-        (void)logreg::io::load_checkpoint(path, fitter);
-        planted_bug(fitter.model().weight().cwiseAbs().maxCoeff() > 1000,
-                    "an accepted checkpoint with a weight > 1000");
-    });
+    expect_ok_or_logreg_error([&] { (void)logreg::io::load_checkpoint(path, fitter); });
 }
 
 /// Target "checkpoint": the input is a checkpoint file, loaded into SGD, Adam, AdamW and L-BFGS
@@ -298,6 +294,19 @@ inline int checkpoint_entry(const std::uint8_t* data, std::size_t size) {
     // 8x, as for "safetensors" (a shape's vector); the checkpoint's tensors convert F32 to float and
     // F64 to double only, 1x their bytes, and the 3x2 fitters are fixed costs.
     with_allocation_bound(fixed_allocation + 8 * size, "checkpoint", [&] {
+        // Planted bug: a header the reader accepts whose RNG state (text, most of a checkpoint's
+        // header) holds a byte that is neither a digit, a space nor a letter (the seed bad_rng has
+        // a letter): almost any byte of it changed to a character JSON allows unescaped has the
+        // property, so the fuzzer finds it whatever part of its corpus it mutates. (Properties at
+        // one place of a fully valid checkpoint - a weight above 1000, one changed metadata value -
+        // were not always found in 120 s.)
+        expect_ok_or_logreg_error([&] {
+            const io::SafetensorsFile header(path);
+            const auto rng = header.metadata().find("rng");
+            const char* allowed = "0123456789 abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+            planted_bug(rng != header.metadata().end() && rng->second.find_first_not_of(allowed) != std::string::npos,
+                        "a checkpoint header whose RNG state has a byte other than digits, spaces and letters");
+        });
         load_checkpoint_into(path, Trainer<float>(LinearSoftmax<float>(3, 2)));
         load_checkpoint_into(path, Trainer<double>(LinearSoftmax<double>(3, 2)));
         load_checkpoint_into(path, Trainer<float, Adam<float>>(LinearSoftmax<float>(3, 2)));

@@ -33,27 +33,6 @@ using logreg_test::contains;
 
 namespace {
 
-/// A fresh folder (mkdtemp), removed with its contents at the end.
-class Folder {
-public:
-    Folder() {
-        std::string pattern = (fs::temp_directory_path() / "logreg_input_files_XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    Folder(const Folder&) = delete;
-    Folder& operator=(const Folder&) = delete;
-    ~Folder() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    std::string str() const { return path_.string(); }
-
-private:
-    fs::path path_;
-};
-
 /// A test that would block on a FIFO fails (SIGALRM ends the process) instead of hanging.
 struct Watchdog {
     Watchdog() { ::alarm(60); }
@@ -83,8 +62,8 @@ void write_idx(const std::string& images, const std::string& labels, std::uint32
 }
 
 /// Every reader of a file path in the library, with the other inputs it needs valid.
-std::vector<std::pair<std::string, std::function<void(const std::string&)>>> readers(const Folder& f) {
-    const std::string images = f.file("ok-images"), labels = f.file("ok-labels");
+std::vector<std::pair<std::string, std::function<void(const std::string&)>>> readers(const logreg_test::TempDir& f) {
+    const std::string images = (f / "ok-images"), labels = (f / "ok-labels");
     write_idx(images, labels, 3);
     return {
         {"read_idx_images", [](const std::string& p) { (void)io::read_idx_images(p); }},
@@ -109,7 +88,7 @@ std::vector<std::pair<std::string, std::function<void(const std::string&)>>> rea
     };
 }
 
-void check_refused(const Folder& f, const std::string& path, const std::string& what) {
+void check_refused(const logreg_test::TempDir& f, const std::string& path, const std::string& what) {
     for (const auto& [name, read] : readers(f)) {
         INFO(name << " on " << path);
         try {
@@ -127,16 +106,16 @@ void check_refused(const Folder& f, const std::string& path, const std::string& 
 
 TEST_CASE("every reader refuses a FIFO at once, naming it", "[io][input-files]") {
     const Watchdog watchdog;  // before the fix, each of these blocked forever in open()
-    Folder f;
-    const std::string fifo = f.file("fifo");
+    const logreg_test::TempDir f("logreg_input_files");
+    const std::string fifo = (f / "fifo");
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     check_refused(f, fifo, "a FIFO (named pipe)");
 
     // In the MNIST folder, under the image file's name: said so, not "not found".
-    const std::string dir = f.file("mnist");
+    const std::string dir = (f / "mnist");
     fs::create_directory(dir);
     REQUIRE(::mkfifo((dir + "/t10k-images-idx3-ubyte").c_str(), 0600) == 0);
-    write_idx(f.file("unused"), dir + "/t10k-labels-idx1-ubyte", 3);
+    write_idx((f / "unused"), dir + "/t10k-labels-idx1-ubyte", 3);
     REQUIRE_THROWS_WITH(io::load_mnist(dir, io::MnistSplit::test),
                         contains("t10k-images-idx3-ubyte: cannot open: it is a FIFO (named pipe)"));
     // A FIFO given as the MNIST folder.
@@ -145,21 +124,21 @@ TEST_CASE("every reader refuses a FIFO at once, naming it", "[io][input-files]")
 }
 
 TEST_CASE("every reader refuses a directory, saying so", "[io][input-files]") {
-    Folder f;
-    const std::string dir = f.file("a-folder");
+    const logreg_test::TempDir f("logreg_input_files");
+    const std::string dir = (f / "a-folder");
     fs::create_directory(dir);
     check_refused(f, dir, "a directory");
 
-    const std::string mnist = f.file("mnist");
+    const std::string mnist = (f / "mnist");
     fs::create_directories(mnist + "/train-images-idx3-ubyte");
-    write_idx(f.file("unused"), mnist + "/train-labels-idx1-ubyte", 3);
+    write_idx((f / "unused"), mnist + "/train-labels-idx1-ubyte", 3);
     REQUIRE_THROWS_WITH(io::load_mnist(mnist, io::MnistSplit::train),
                         contains("train-images-idx3-ubyte: cannot open: it is a directory, not a regular file"));
 }
 
 TEST_CASE("every reader refuses a device", "[io][input-files]") {
     const Watchdog watchdog;
-    Folder f;
+    const logreg_test::TempDir f("logreg_input_files");
     std::error_code ec;
     if (!fs::is_character_file("/dev/zero", ec)) {
         WARN("skipped: no /dev/zero here");
@@ -169,8 +148,8 @@ TEST_CASE("every reader refuses a device", "[io][input-files]") {
 }
 
 TEST_CASE("a missing file is 'not found' and an unreadable one 'Permission denied'", "[io][input-files]") {
-    Folder f;
-    const std::string missing = f.file("missing");
+    const logreg_test::TempDir f("logreg_input_files");
+    const std::string missing = (f / "missing");
     for (const auto& [name, read] : readers(f)) {
         INFO(name);
         REQUIRE_THROWS_AS(read(missing), IoError);
@@ -180,8 +159,8 @@ TEST_CASE("a missing file is 'not found' and an unreadable one 'Permission denie
         WARN("skipped the permission check: running as root, which may read any file");
         return;
     }
-    const std::string locked = f.file("locked");
-    write_idx(locked, f.file("locked-labels"), 3);
+    const std::string locked = (f / "locked");
+    write_idx(locked, (f / "locked-labels"), 3);
     REQUIRE(::chmod(locked.c_str(), 0) == 0);
     for (const auto& [name, read] : readers(f)) {
         INFO(name);
@@ -191,8 +170,8 @@ TEST_CASE("a missing file is 'not found' and an unreadable one 'Permission denie
 
 TEST_CASE("a memory-mapped file that shrinks during training stops it with an IoError naming the file",
           "[mmap][input-files]") {
-    Folder f;
-    const std::string images = f.file("images-idx3-ubyte"), labels = f.file("labels-idx1-ubyte");
+    const logreg_test::TempDir f("logreg_input_files");
+    const std::string images = (f / "images-idx3-ubyte"), labels = (f / "labels-idx1-ubyte");
     write_idx(images, labels, 200);
     io::MmapIdxDataset data(images, labels, 3, 50 * 16);  // windows of 50 rows
     TrainOptions opt;

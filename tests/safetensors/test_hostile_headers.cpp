@@ -34,23 +34,9 @@ using Bytes = std::vector<unsigned char>;
 /// The longest message a refusal may have: the path plus a few names cut to 64 characters.
 constexpr std::size_t max_message = 500;
 
-/// A fresh directory under the system temp directory, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path =
-            fs::temp_directory_path() / ("logreg_hostile_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
+/// A fresh folder that is removed with its contents at scope exit.
+struct TempDir : logreg_test::TempDir {
+    TempDir() : logreg_test::TempDir("logreg_hostile") {}
 };
 
 /// A safetensors file: `length` (default: the header's size), the header text, `buffer_size` zero bytes.

@@ -37,31 +37,9 @@ using logreg::io::SafetensorsWriter;
 
 namespace {
 
-/// A fresh directory under the system temp directory, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = fs::temp_directory_path() /
-               ("logreg_safetensors_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-
-    /// Names of the files in the directory (to find left-over temporaries).
-    std::vector<std::string> files() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
+/// A fresh folder that is removed with its contents at scope exit.
+struct TempDir : logreg_test::TempDir {
+    TempDir() : logreg_test::TempDir("logreg_safetensors") {}
 };
 
 using Bytes = std::vector<unsigned char>;
