@@ -9,8 +9,12 @@
 
 #include <logreg/adam.hpp>
 #include <logreg/io/checkpoint.hpp>
+#ifdef LOGREG_HAVE_CSV
+#include <logreg/io/csv.hpp>
+#endif
 #include <logreg/io/idx.hpp>
 #include <logreg/io/mnist.hpp>
+#include <logreg/io/npy.hpp>
 #include <logreg/io/safetensors.hpp>
 #include <logreg/lbfgs.hpp>
 #ifdef LOGREG_HAVE_SPNG
@@ -317,6 +321,60 @@ inline int checkpoint_entry(const std::uint8_t* data, std::size_t size) {
     return 0;
 }
 
+#ifdef LOGREG_HAVE_CSV
+/// Target "csv": the input is a CSV file (raw, or gzip when it starts with 1f 8b), read as a table
+/// with and without a header, labels last and first, classes learnt and fixed, and as features
+/// only. Planted bug: an accepted table with a feature of magnitude 1000 or more (the seeds' are
+/// smaller; a digit inserted into any number reaches it).
+inline int csv_entry(const std::uint8_t* data, std::size_t size) {
+    using namespace logreg::io;
+    const std::string& path = write_temp(data, size);
+    const bool gz = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
+    // A float per field of at least 2 bytes ("0,"), the vector doubling once; a label's text, its
+    // map node and bucket; gzip content up to 1100x the file.
+    const std::size_t limit = fixed_allocation + 16 * (gz ? 1100 : 1) * size;
+    with_allocation_bound(limit, "csv", [&] {
+        CsvOptions o;
+        o.max_row_bytes = 1 << 16;
+        expect_ok_or_logreg_error([&] {
+            const Table<float> t = read_csv(path, o);
+            planted_bug(t.data.features().cwiseAbs().maxCoeff() >= 1000.0f, "an accepted table with a feature >= 1000");
+        });
+        o.header = false;
+        o.label = 0;
+        expect_ok_or_logreg_error([&] { (void)read_csv<double>(path, o); });
+        o.skip_lines = 1;
+        o.delimiter = ';';
+        o.classes = {"0", "1", "a"};
+        expect_ok_or_logreg_error([&] { (void)read_csv(path, o); });
+        expect_ok_or_logreg_error([&] { (void)read_csv_features(path, CsvOptions()); });
+    });
+    return 0;
+}
+#endif
+
+/// Target "npy": the input is an .npy file (raw, or gzip when it starts with 1f 8b), read as a
+/// feature matrix, as a table with its last column as labels, and as labels. Planted bug: an
+/// accepted matrix with an element of magnitude 10^6 or more (the seeds' are smaller; one changed
+/// byte of a float's exponent reaches it).
+inline int npy_entry(const std::uint8_t* data, std::size_t size) {
+    using namespace logreg::io;
+    const std::string& path = write_temp(data, size);
+    const bool gz = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
+    // Raw: the data is checked against the file size, a uint8 becomes a 4-byte float. Gzip: up to
+    // 1100x the file. Labels: a string and a map node per distinct label.
+    const std::size_t limit = fixed_allocation + 8 * (gz ? 1100 : 1) * size;
+    with_allocation_bound(limit, "npy", [&] {
+        expect_ok_or_logreg_error([&] {
+            const logreg::RowMatrix<float> x = read_npy_matrix(path);
+            planted_bug(x.size() > 0 && x.cwiseAbs().maxCoeff() >= 1e6f, "an accepted matrix with an element >= 1e6");
+        });
+        expect_ok_or_logreg_error([&] { (void)read_npy<double>(path, -1); });
+        expect_ok_or_logreg_error([&] { (void)read_npy(path, path); });
+    });
+    return 0;
+}
+
 /// The entry for a target name, or nullptr.
 using Entry = int (*)(const std::uint8_t*, std::size_t);
 inline Entry entry_for(const std::string& target) {
@@ -324,6 +382,10 @@ inline Entry entry_for(const std::string& target) {
     if (target == "idx_gzip") return idx_gzip_entry;
     if (target == "safetensors") return safetensors_entry;
     if (target == "checkpoint") return checkpoint_entry;
+    if (target == "npy") return npy_entry;
+#ifdef LOGREG_HAVE_CSV
+    if (target == "csv") return csv_entry;
+#endif
 #ifdef LOGREG_HAVE_SPNG
     if (target == "png") return png_entry;
     if (target == "pgm") return pgm_entry;

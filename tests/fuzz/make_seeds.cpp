@@ -2,6 +2,8 @@
 // into OUT/idx, OUT/idx_gzip, OUT/safetensors and OUT/checkpoint (a few tens of KB in all).
 #include "fuzz_entries.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -233,6 +235,66 @@ int main(int argc, char** argv) {
                                                           {"maxval_0", "P5 1 1 0\n\1"},
                                                           {"truncated", "P5 4 4 255\n\1\2"}})
         write(out / "pgm" / name, Bytes(text.begin(), text.end()));
+#endif
+    // ---- npy: every element type, both byte orders, a stacked table, labels, broken headers ----
+    fs::create_directories(out / "npy");
+    auto npy = [](const std::string& dict, const Bytes& body, int major = 1) {
+        std::string header = dict;
+        const std::size_t prefix = major == 1 ? 10 : 12;
+        while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
+        header += '\n';
+        Bytes b = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<std::uint8_t>(major), 0,
+                   static_cast<std::uint8_t>(header.size() & 0xFF), static_cast<std::uint8_t>(header.size() >> 8)};
+        if (major != 1) b.insert(b.end(), {0, 0});
+        b.insert(b.end(), header.begin(), header.end());
+        b.insert(b.end(), body.begin(), body.end());
+        return b;
+    };
+    auto dict = [](const std::string& descr, const std::string& shape) {
+        return "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    };
+    auto floats = [](const std::vector<float>& v) {
+        Bytes b(v.size() * 4);
+        std::memcpy(b.data(), v.data(), b.size());
+        return b;
+    };
+    auto doubles = [](const std::vector<double>& v, bool big_endian = false) {
+        Bytes b(v.size() * 8);
+        std::memcpy(b.data(), v.data(), b.size());
+        if (big_endian)
+            for (std::size_t i = 0; i < v.size(); ++i) std::reverse(b.begin() + 8 * i, b.begin() + 8 * i + 8);
+        return b;
+    };
+    const std::vector<std::pair<std::string, Bytes>> npy_files = {
+        {"f4_2x3", npy(dict("<f4", "(2, 3)"), floats({0.5f, -1, 2, 3, 4.25f, 5}))},
+        {"f8_big_3x3_labels_last", npy(dict(">f8", "(3, 3)"), doubles({0.5, 1, 0, 2, 3, 1, -4, 5, 0}, true))},
+        {"f8_v2_2x2", npy(dict("<f8", "(2, 2)"), doubles({1, 2, 3, 4}), 2)},
+        {"u1_2x2", npy(dict("|u1", "(2, 2)"), {0, 255, 7, 9})},
+        {"i8_labels_3", npy(dict("<i8", "(3,)"), {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})},
+        {"i2_big_2x2", npy(dict(">i2", "(2, 2)"), {0xFF, 0xFE, 0, 3, 0, 0, 1, 0})},
+        {"fortran", npy("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 1), }", floats({1}))},
+        {"truncated", npy(dict("<f4", "(4, 4)"), floats({1, 2}))},
+        {"structured", npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", floats({1}))},
+    };
+    for (const auto& [name, bytes] : npy_files) write(out / "npy" / name, bytes);
+    write(out / "npy" / "f4_2x3.gz", logreg_fuzz::gzip(npy_files[0].second.data(), npy_files[0].second.size()));
+
+#ifdef LOGREG_HAVE_CSV
+    // ---- csv: header and text labels, numbers only, quoting, CRLF, a count line, broken tables ----
+    fs::create_directories(out / "csv");
+    const std::vector<std::pair<std::string, std::string>> csv_files = {
+        {"header_text_labels", "length,width,species\n5.1,0.2,setosa\n7,1.4,versicolor\n6.3,2.5,virginica\n"},
+        {"numbers_only", "0,1.5,1\n2e2,-3,0\n+4,5,a\n"},
+        {"quoted_crlf", "\"x, y\",z,\"la\"\"bel\"\r\n\"1\",2,\"a\nb\"\r\n3,4,c\r\n\r\n"},
+        {"count_line_semicolons", "3;2;class_0\n1;2;0\n3;4;1\n5;6;0\n"},
+        {"missing_value", "a,b,y\n1,,x\n"},
+        {"ragged", "a,b,y\n1,2,x\n3,y\n"},
+        {"unclosed_quote", "a,y\n1,\"x\n"},
+    };
+    for (const auto& [name, text] : csv_files) write(out / "csv" / name, Bytes(text.begin(), text.end()));
+    const std::string& first = csv_files[0].second;
+    write(out / "csv" / "header_text_labels.gz",
+          logreg_fuzz::gzip(reinterpret_cast<const std::uint8_t*>(first.data()), first.size()));
 #endif
     std::cout << "fuzz seeds written to " << out << "\n";
     return 0;

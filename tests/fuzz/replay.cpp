@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::cerr << "usage: fuzz_corpus replay idx|idx_gzip|safetensors|checkpoint FILE_OR_DIR...\n";
+        std::cerr << "usage: fuzz_corpus replay idx|idx_gzip|safetensors|checkpoint|png|pgm|npy|csv FILE_OR_DIR...\n";
         return 2;
     }
     const logreg_fuzz::Entry entry = logreg_fuzz::entry_for(argv[1]);

@@ -11,9 +11,9 @@ seconds=${1:?usage: run_fuzzers.sh SECONDS [BUILD_DIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${2:-$src/build/fuzz}
-targets=(idx idx_gzip safetensors checkpoint)
+targets=(idx idx_gzip safetensors checkpoint npy)
 # libFuzzer dictionaries (JSON tokens, field and metadata names) for the targets that read JSON.
-declare -A dicts=([safetensors]=safetensors.dict [checkpoint]=safetensors.dict)
+declare -A dicts=([safetensors]=safetensors.dict [checkpoint]=safetensors.dict [npy]=npy.dict [csv]=csv.dict)
 
 cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
@@ -21,6 +21,10 @@ cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelW
 # The image targets exist when logreg found libspng (tests/fuzz/CMakeLists.txt says so otherwise).
 if grep -q '^LOGREG_SPNG_LIBRARY:FILEPATH=/' "$build/CMakeCache.txt"; then
   targets+=(png pgm)
+fi
+# The CSV target exists when logreg found libcsv.
+if grep -q '^LOGREG_CSV_LIBRARY:FILEPATH=/' "$build/CMakeCache.txt"; then
+  targets+=(csv)
 fi
 cmake --build "$build" -j "$(nproc)" --target fuzz_corpus "${targets[@]/#/fuzz_}"
 
