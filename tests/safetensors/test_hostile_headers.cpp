@@ -203,8 +203,8 @@ TEST_CASE("SafetensorsWriter refuses to write a header above the cap, leaving no
     TempDir dir;
     const std::string path = dir / "big-header.safetensors";
     io::SafetensorsWriter w;
-    const float x[2] = {1, 2};
-    w.add("x", {2}, x);
+    const std::vector<float> x = {1, 2};  // (a stack array here made g++ 12 warn 'x may be used uninitialized')
+    w.add("x", {2}, x.data());
     w.set_metadata("notes", std::string(static_cast<std::size_t>(io::safetensors_max_header_bytes), 'n'));
     REQUIRE_THROWS_AS(w.save(path), InvalidParameter);
     REQUIRE_THROWS_WITH(w.save(path), logreg_test::contains("more than the 16777216 that SafetensorsFile reads"));
