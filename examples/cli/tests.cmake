@@ -2,6 +2,9 @@
 # trip on a small made-up table, the bad-input errors with their exit code, and the proof on
 # scikit-learn's own data files (sklearn_proof.py).
 set(_cli_dir ${CMAKE_CURRENT_BINARY_DIR}/cli)
+# scikit-learn's data files (Debian's python3-sklearn), for the proof test and the C++ example.
+find_path(LOGREG_SKLEARN_DATA_DIR wine_data.csv PATHS /usr/lib/python3/dist-packages/sklearn/datasets/data
+          NO_DEFAULT_PATH DOC "scikit-learn's datasets/data folder (wine_data.csv, digits.csv.gz)")
 file(MAKE_DIRECTORY ${_cli_dir})
 # Three separable flowers: petal length grows with the class, petal width is noise; a quoted name.
 set(_rows "petal length,petal width,species\n")
@@ -82,3 +85,16 @@ else()
 endif()
 set_tests_properties(logreg_cli_matches_sklearn_on_its_own_data PROPERTIES SKIP_REGULAR_EXPRESSION "skipped:"
   TIMEOUT 600)
+
+# docs/your-data.md's C++ on scikit-learn's wine_data.csv.
+add_executable(your_data ${CMAKE_CURRENT_LIST_DIR}/your_data.cpp)
+target_link_libraries(your_data PRIVATE logreg::io logreg_warnings)
+set(_wine ${LOGREG_SKLEARN_DATA_DIR}/wine_data.csv)
+if(LOGREG_SKLEARN_DATA_DIR AND EXISTS ${_wine})
+  logreg_program_test(your_data_example EXPECT success MATCH "test accuracy 0.9[0-9]+, first row's probabilities sum to 1.000000"
+    COMMAND $<TARGET_FILE:your_data> ${_wine} ${_cli_dir}/wine_from_cpp.safetensors)
+else()
+  add_test(NAME your_data_example COMMAND ${CMAKE_COMMAND} -E echo
+    "skipped: scikit-learn's wine_data.csv not found (apt-get install python3-sklearn, or set LOGREG_SKLEARN_DATA_DIR)")
+  set_tests_properties(your_data_example PROPERTIES SKIP_REGULAR_EXPRESSION "skipped:")
+endif()
