@@ -53,14 +53,14 @@ struct TableOptions {
 
 struct Options {
     TableOptions table;
-    std::string test;           // train: a separate test file
-    double test_split = 0.0;    // train: or this fraction of --data held out for testing
-    bool stratify = false;      // train: keep class proportions in every part
-    double val_split = 0.0;     // train (mini-batch): held out for validation and early stopping
-    int patience = 0;           // train (mini-batch): early stopping
+    std::string test;         // train: a separate test file
+    double test_split = 0.0;  // train: or this fraction of --data held out for testing
+    bool stratify = false;    // train: keep class proportions in every part
+    double val_split = 0.0;   // train (mini-batch): held out for validation and early stopping
+    int patience = 0;         // train (mini-batch): early stopping
     std::string optimizer = "lbfgs";
-    double C = 1.0;             // lbfgs: scikit-learn's inverse regularization strength
-    double l2 = -1;             // lbfgs: the penalty directly (l2 = 1 / (C n)); -1: from --C
+    double C = 1.0;  // lbfgs: scikit-learn's inverse regularization strength
+    double l2 = -1;  // lbfgs: the penalty directly (l2 = 1 / (C n)); -1: from --C
     double tol = 1e-4;
     int max_iter = 100;
     int epochs = 100;
@@ -74,6 +74,8 @@ struct Options {
     std::string schedule = "constant";
     std::string init = "zeros";
     std::string normalize = "standard";
+    std::string class_weight = "none";  // or balanced: n / (classes * n_c) over the training rows
+    double label_smoothing = 0.0;
     unsigned long long seed = 0;
     int threads = 1;
     std::string save, report, metrics_json;  // train (metrics also eval)
@@ -119,6 +121,7 @@ logreg::io::Table<Scalar> load_table(const TableOptions& t, const std::string& p
                                      const std::vector<std::string>& classes) {
     using namespace logreg;
     if (format_of(t, path) == "csv") {
+        if (!t.labels.empty()) fail("--labels " + t.labels + " applies to NumPy data; a CSV table holds its labels");
         io::CsvOptions c = csv_options(t, path);
         c.classes = classes;
         return io::read_csv<Scalar>(path, c);
@@ -153,7 +156,8 @@ logreg::RowMatrix<Scalar> load_features(const TableOptions& t, bool drop_label, 
         }
         if (c < 0 && column.index() && *column.index() < x.cols() && *column.index() >= -x.cols())
             c = *column.index() < 0 ? x.cols() + *column.index() : *column.index();
-        if (c < 0) fail(detail::cat("--label ", t.label, ": no such column in --data ", t.data, " (", x.cols(), " columns)"));
+        if (c < 0)
+            fail(detail::cat("--label ", t.label, ": no such column in --data ", t.data, " (", x.cols(), " columns)"));
         RowMatrix<Scalar> kept(x.rows(), x.cols() - 1);
         kept.leftCols(c) = x.leftCols(c);
         kept.rightCols(x.cols() - 1 - c) = x.rightCols(x.cols() - 1 - c);
@@ -196,6 +200,8 @@ nlohmann::json settings_json(const Options& o, const std::string& split) {
     }
     j["init"] = o.init;
     j["normalize"] = o.normalize;
+    if (o.class_weight != "none") j["class_weight"] = o.class_weight;
+    if (o.label_smoothing > 0) j["label_smoothing"] = o.label_smoothing;
     j["seed"] = o.seed;
     j["threads"] = o.threads;
     return j;
@@ -206,8 +212,11 @@ nlohmann::json classification_json(const logreg::ClassificationReport& cls, cons
     nlohmann::json per_class = nlohmann::json::array();
     for (std::size_t c = 0; c < cls.classes.size(); ++c) {
         const auto& s = cls.classes[c];
-        per_class.push_back(
-            {{"class", names[c]}, {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}});
+        per_class.push_back({{"class", names[c]},
+                             {"precision", s.precision},
+                             {"recall", s.recall},
+                             {"f1", s.f1},
+                             {"support", s.support}});
     }
     nlohmann::json confusion = nlohmann::json::array();
     for (logreg::Index t = 0; t < cls.confusion.rows(); ++t) {
@@ -335,8 +344,8 @@ int run_train(const Options& o) {
     if (!o.test.empty()) {
         test_file = load_table(o.table, o.test, table.class_names);
         if (test_file->data.num_features() != table.data.num_features())
-            fail(detail::cat("--test ", o.test, " has ", test_file->data.num_features(), " feature columns but --data has ",
-                             table.data.num_features()));
+            fail(detail::cat("--test ", o.test, " has ", test_file->data.num_features(),
+                             " feature columns but --data has ", table.data.num_features()));
     }
     const Parts parts = split_rows(o, table.data);
     const Index d = table.data.num_features();
@@ -352,8 +361,18 @@ int run_train(const Options& o) {
     double unit_max = 1.0;
     if (norm == Normalization::unit)
         for (Index i = 0; i < parts.train.size(); ++i)
-            unit_max = std::max(unit_max, static_cast<double>(table.data.features().row(parts.train[i]).cwiseAbs().maxCoeff()));
+            unit_max = std::max(unit_max,
+                                static_cast<double>(table.data.features().row(parts.train[i]).cwiseAbs().maxCoeff()));
     const LinearSoftmax<Scalar> model(d, k, parse_init(o.init), o.seed);
+    CrossEntropyOptions loss;
+    loss.label_smoothing = o.label_smoothing;
+    if (o.class_weight == "balanced") {  // scikit-learn's class_weight="balanced", from the training rows
+        Vector<double> count = Vector<double>::Zero(k);
+        for (Index i = 0; i < parts.train.size(); ++i) count[table.data.labels()[parts.train[i]]] += 1;
+        loss.class_weights.resize(k);
+        for (int c = 0; c < k; ++c)
+            loss.class_weights[c] = count[c] > 0 ? static_cast<double>(parts.train.size()) / (k * count[c]) : 0.0;
+    }
     const io::Table<Scalar>* test_ptr = test_file ? &*test_file : nullptr;
 
     if (o.optimizer == "lbfgs") {
@@ -362,7 +381,7 @@ int run_train(const Options& o) {
         lo.tol = o.tol;
         lo.max_iter = o.max_iter;
         lo.threads = o.threads;
-        LBFGS<Scalar> solver(model, lo);
+        LBFGS<Scalar> solver(model, lo, loss);
         solver.set_callback([&](const SolverIteration& it) {
             if (!o.quiet)
                 std::printf("iter %4d  objective %.8f  gradient %.3e  %.3fs\n", it.iteration, it.objective,
@@ -398,7 +417,7 @@ int run_train(const Options& o) {
         for (Index i = 0; i < v.validation.size(); ++i) val_rows[i] = parts.train[v.validation[i]];
     }
     auto run = [&](auto optimizer) {
-        Trainer<Scalar, decltype(optimizer)> trainer(model, t, std::move(optimizer));
+        Trainer<Scalar, decltype(optimizer)> trainer(model, t, std::move(optimizer), loss);
         Callbacks cb;
         cb.on_epoch = [&](const EpochRecord& e) {
             if (!o.quiet) {
@@ -473,11 +492,13 @@ int run_eval(const Options& o) {
     const Pipeline<Scalar> p = io::load_pipeline<Scalar>(o.model);
     const io::Table<Scalar> t = load_table(o.table, o.table.data, p.class_names());
     if (t.data.num_features() != p.num_features())
-        fail(detail::cat("--data ", o.table.data, " has ", t.data.num_features(), " feature columns but the model expects ",
-                         p.num_features()));
+        fail(detail::cat("--data ", o.table.data, " has ", t.data.num_features(),
+                         " feature columns but the model expects ", p.num_features()));
     const Evaluation ev = p.evaluate(t.data);
-    const ClassificationReport cls = classification_report(ev.predictions, ev.labels, static_cast<int>(p.num_classes()));
-    std::printf("accuracy %.4f  loss %.4f  (%zu rows)\n", ev.accuracy, ev.loss, static_cast<std::size_t>(t.data.size()));
+    const ClassificationReport cls =
+        classification_report(ev.predictions, ev.labels, static_cast<int>(p.num_classes()));
+    std::printf("accuracy %.4f  loss %.4f  (%zu rows)\n", ev.accuracy, ev.loss,
+                static_cast<std::size_t>(t.data.size()));
     examples::print_classification(std::cout, cls, p.class_names());
     if (!o.metrics_json.empty()) {
         nlohmann::json j = classification_json(cls, p.class_names());
@@ -528,8 +549,9 @@ void add_table_options(CLI::App* cmd, TableOptions& t, bool labels_default_last)
     cmd->add_option("--format", t.format, "csv or npy (default: from the file name: .csv .tsv .txt .npy, .gz too)")
         ->check(CLI::IsMember({"auto", "csv", "npy"}));
     cmd->add_option("--label", t.label,
-                    labels_default_last ? "the label column: a header name or an index, -1 the last (default)"
-                                        : "a label column to leave out (name or index); default: every column is a feature");
+                    labels_default_last
+                        ? "the label column: a header name or an index, -1 the last (default)"
+                        : "a label column to leave out (name or index); default: every column is a feature");
     cmd->add_option("--labels", t.labels, "npy: the label array, when the labels are not a column of --data");
     cmd->add_flag("--no-header", t.no_header, "csv: the first row is data, not column names");
     cmd->add_option("--skip-lines", t.skip_lines, "csv: lines to skip before the table (a comment or count line)")
@@ -545,16 +567,18 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     CLI::App* train = app.add_subcommand("train", "train a model on a table; report test accuracy; save it");
-    train->add_option("--data", o.table.data, "the training table (.csv or .npy, optionally gzip-compressed)")->required();
+    train->add_option("--data", o.table.data, "the training table (.csv or .npy, optionally gzip-compressed)")
+        ->required();
     add_table_options(train, o.table, true);
     auto* test = train->add_option("--test", o.test, "a separate test table (same columns)");
     auto* test_split = train->add_option("--test-split", o.test_split, "fraction of --data held out for testing")
                            ->check(CLI::Range(0.0, 0.99));
     test->excludes(test_split);
     train->add_flag("--stratify", o.stratify, "keep each class's share in the train and test parts");
-    train->add_option("--optimizer", o.optimizer,
-                      "lbfgs: the L2-regularized optimum, as scikit-learn's LogisticRegression (default); sgd, adam, "
-                      "adamw: mini-batches")
+    train
+        ->add_option("--optimizer", o.optimizer,
+                     "lbfgs: the L2-regularized optimum, as scikit-learn's LogisticRegression (default); sgd, adam, "
+                     "adamw: mini-batches")
         ->check(CLI::IsMember({"lbfgs", "sgd", "adam", "adamw"}));
     auto* c_opt = train->add_option("--C", o.C, "lbfgs: inverse regularization strength, l2 = 1 / (C * train rows)")
                       ->check(CLI::PositiveNumber);
@@ -586,16 +610,25 @@ int main(int argc, char** argv) {
         train->add_option("--patience", o.patience, "early stopping after this many epochs without improvement")
             ->check(CLI::Range(0, 1000000)),
     };
-    train->add_option("--normalize", o.normalize,
-                      "standard: per-feature mean and std of the training rows (default); unit: divide by the largest "
-                      "magnitude; none")
+    train
+        ->add_option("--normalize", o.normalize,
+                     "standard: per-feature mean and std of the training rows (default); unit: divide by the largest "
+                     "magnitude; none")
         ->check(CLI::IsMember({"none", "unit", "standard"}));
-    train->add_option("--init", o.init, "initial weights (zeros or uniform)")->check(CLI::IsMember({"zeros", "uniform"}));
+    train
+        ->add_option("--class-weight", o.class_weight,
+                     "balanced: weigh each class by rows / (classes * its rows), as scikit-learn; none (default)")
+        ->check(CLI::IsMember({"none", "balanced"}));
+    train->add_option("--label-smoothing", o.label_smoothing, "label smoothing of the cross-entropy, in [0, 1)")
+        ->check(CLI::Range(0.0, 0.999999));
+    train->add_option("--init", o.init, "initial weights (zeros or uniform)")
+        ->check(CLI::IsMember({"zeros", "uniform"}));
     train->add_option("--seed", o.seed, "seed of the split, the shuffles and the initial weights")
         ->check(examples::unsigned_64());
     train->add_option("--threads", o.threads, "threads")->check(CLI::Range(1, 1024));
     train->add_option("--save", o.save, "write the model (preprocessing, weights, class names) to FILE");
-    train->add_option("--metrics-json", o.metrics_json, "write a JSON summary (history, split rows, test metrics) to FILE");
+    train->add_option("--metrics-json", o.metrics_json,
+                      "write a JSON summary (history, split rows, test metrics) to FILE");
     train->add_option("--report", o.report, "write an HTML report to FILE");
     train->add_flag("--quiet", o.quiet, "print only the results");
 
@@ -603,7 +636,8 @@ int main(int argc, char** argv) {
     predict->add_option("--model", o.model, "a model saved by logreg train")->required();
     predict->add_option("--data", o.table.data, "the rows to predict (.csv or .npy)")->required();
     add_table_options(predict, o.table, false);
-    predict->add_option("--output", o.output, "write a CSV (class, one probability column per class) to FILE; default stdout");
+    predict->add_option("--output", o.output,
+                        "write a CSV (class, one probability column per class) to FILE; default stdout");
 
     CLI::App* eval = app.add_subcommand("eval", "accuracy, loss, confusion matrix and per-class scores on a table");
     eval->add_option("--model", o.model, "a model saved by logreg train")->required();
@@ -637,10 +671,8 @@ int main(int argc, char** argv) {
         if (o.optimizer == "adamw" && train->get_option("--weight-decay")->count() == 0) o.weight_decay = 0.01;
     }
     try {
-        const std::vector<examples::NamedPath> inputs = {{"--data", o.table.data},
-                                                         {"--labels", o.table.labels},
-                                                         {"--test", o.test},
-                                                         {"--model", o.model}};
+        const std::vector<examples::NamedPath> inputs = {
+            {"--data", o.table.data}, {"--labels", o.table.labels}, {"--test", o.test}, {"--model", o.model}};
         examples::check_output_paths({{"--save", o.save},
                                       {"--metrics-json", o.metrics_json},
                                       {"--report", o.report},

@@ -64,4 +64,21 @@ for name, file, options, np_args in cases:
           f"({gap:.1f} test samples apart)")
     if gap > 1 + 1e-9:
         failed = True
+    # The same table as NumPy files (features float32, labels int64) gives the same split and model.
+    xs, ys = os.path.join(work, f"sklearn_{name}_X.npy"), os.path.join(work, f"sklearn_{name}_y.npy")
+    np.save(xs, x.astype(np.float32))
+    np.save(ys, y.astype(np.int64))
+    npy_metrics = os.path.join(work, f"sklearn_{name}_npy.json")
+    run = subprocess.run([logreg, "train", "--data", xs, "--labels", ys, *cmd[cmd.index("--test-split"):-3],
+                          "--metrics-json", npy_metrics, "--quiet"], capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"{name}: logreg train on .npy files failed: {run.stderr}")
+        failed = True
+        continue
+    with open(npy_metrics) as f:
+        n = json.load(f)
+    same = n["test_rows"] == m["test_rows"] and n["test_accuracy"] == ours
+    print(f"{name} as .npy files: test accuracy {n['test_accuracy']:.4f}, {'the same' if same else 'NOT the same'}"
+          " split and accuracy as from the CSV file")
+    failed = failed or not same
 sys.exit(1 if failed else 0)

@@ -97,8 +97,8 @@ public:
     /// Throws ShapeError unless `cols` matches the model's feature count.
     void check_features(Index cols, const char* what = "data") const {
         if (cols != num_features())
-            throw ShapeError(detail::cat("LinearSoftmax: ", what, " has ", cols, " features but the model has ",
-                                         num_features()));
+            throw ShapeError(
+                detail::cat("LinearSoftmax: ", what, " has ", cols, " features but the model has ", num_features()));
     }
 
     /// out = X W^T + b, written into a caller's buffer (resized only if its shape differs).

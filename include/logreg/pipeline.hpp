@@ -19,8 +19,8 @@
 #include <logreg/types.hpp>
 
 #include <optional>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,8 +39,8 @@ public:
         if (class_names_.empty())
             for (Index c = 0; c < model_.num_classes(); ++c) class_names_.push_back(std::to_string(c));
         if (static_cast<Index>(class_names_.size()) != model_.num_classes())
-            throw ShapeError(detail::cat("Pipeline: ", class_names_.size(), " class names for ", model_.num_classes(),
-                                         " classes"));
+            throw ShapeError(
+                detail::cat("Pipeline: ", class_names_.size(), " class names for ", model_.num_classes(), " classes"));
     }
 
     const Preprocessor<Scalar>& preprocessor() const { return preprocessor_; }
@@ -95,9 +95,12 @@ template <typename Scalar, typename Feature>
 Preprocessor<Scalar> fit_preprocessor(Normalization kind, const Dataset<Feature>& data, const IndexVector& rows,
                                       double unit_max = 255.0) {
     switch (kind) {
-        case Normalization::standard: return Preprocessor<Scalar>::standard(data, rows);
-        case Normalization::unit: return Preprocessor<Scalar>::unit(data.num_features(), unit_max);
-        case Normalization::none: break;
+        case Normalization::standard:
+            return Preprocessor<Scalar>::standard(data, rows);
+        case Normalization::unit:
+            return Preprocessor<Scalar>::unit(data.num_features(), unit_max);
+        case Normalization::none:
+            break;
     }
     return Preprocessor<Scalar>::identity(data.num_features());
 }
@@ -117,12 +120,11 @@ namespace detail {
 template <typename Fitter, typename Feature, typename Scalar, typename = void>
 struct validates_while_fitting : std::false_type {};
 template <typename Fitter, typename Feature, typename Scalar>
-struct validates_while_fitting<
-    Fitter, Feature, Scalar,
-    std::void_t<decltype(std::declval<Fitter&>().fit_rows(
-        std::declval<const Dataset<Feature>&>(), std::declval<const IndexVector&>(),
-        std::declval<const Dataset<Feature>*>(), std::declval<const IndexVector*>(),
-        std::declval<const Preprocessor<Scalar>&>()))>> : std::true_type {};
+struct validates_while_fitting<Fitter, Feature, Scalar,
+                               std::void_t<decltype(std::declval<Fitter&>().fit_rows(
+                                   std::declval<const Dataset<Feature>&>(), std::declval<const IndexVector&>(),
+                                   std::declval<const Dataset<Feature>*>(), std::declval<const IndexVector*>(),
+                                   std::declval<const Preprocessor<Scalar>&>()))>> : std::true_type {};
 }  // namespace detail
 
 /// Fits `fitter` (a Trainer or an LBFGS solver, holding the model to train) on the rows

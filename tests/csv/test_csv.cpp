@@ -111,6 +111,14 @@ TEST_CASE("CSV: skipped leading lines, no header, label by index, quoting, CRLF 
         CHECK(tq.class_names == std::vector<std::string>{"plain", "x, \"y\"\nz"});
         CHECK(tq.data.labels()[0] == 1);
     }
+    SECTION("a UTF-8 byte-order mark before the header row") {
+        const std::string p = write_text(dir, "bom.csv", "\xEF\xBB\xBFlabel,x\na,1\nb,2\n");
+        CsvOptions ob;
+        ob.label = "label";
+        const auto tb = read_csv(p, ob);
+        CHECK(tb.feature_names == std::vector<std::string>{"x"});
+        CHECK(tb.class_names == std::vector<std::string>{"a", "b"});
+    }
     SECTION("a tab-separated file, label first by index, a name that is a number on the command line") {
         const std::string p = write_text(dir, "t.tsv", "y\tf1\tf2\nb\t1\t2\na\t3\t4\n");
         CsvOptions ot;
@@ -199,6 +207,24 @@ TEST_CASE("CSV: bad tables are refused naming the file, line and column", "[csv]
     CHECK_THAT(error_of("a,y\n1,p\n2,q\n", small), contains("more than 10 bytes of text"));
     // The control bytes of a hostile value are escaped in the message.
     CHECK_THAT(error_of("a,y\n1,p\n\x1b[31m,q\n"), contains("'\\x1b[31m' is not a number"));
+}
+
+TEST_CASE("CSV: every column as a feature, for prediction", "[csv]") {
+    TempDir dir("logreg_csv");
+    const std::string path = write_text(dir, "x.csv", "a,b\n1,2\n3,4\n5,6\n");
+    const auto f = logreg::io::read_csv_features(path);
+    CHECK(f.names == std::vector<std::string>{"a", "b"});
+    REQUIRE(f.features.rows() == 3);
+    REQUIRE(f.features.cols() == 2);
+    CHECK(f.features(2, 1) == 6.0f);
+    CsvOptions no_header;
+    no_header.header = false;
+    const auto g = logreg::io::read_csv_features<double>(write_text(dir, "y.csv", "1\n2\n"), no_header);
+    CHECK(g.features.rows() == 2);
+    CHECK(g.features.cols() == 1);
+    CHECK(g.names.empty());
+    CHECK_THROWS_WITH(logreg::io::read_csv_features(write_text(dir, "z.csv", "a,b\n1,x\n")),
+                      contains("line 2, column 2 ('b'): 'x' is not a number"));
 }
 
 TEST_CASE("CSV: bad options and files that are not there", "[csv][errors]") {

@@ -243,8 +243,16 @@ int main(int argc, char** argv) {
         const std::size_t prefix = major == 1 ? 10 : 12;
         while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
         header += '\n';
-        Bytes b = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<std::uint8_t>(major), 0,
-                   static_cast<std::uint8_t>(header.size() & 0xFF), static_cast<std::uint8_t>(header.size() >> 8)};
+        Bytes b = {0x93,
+                   'N',
+                   'U',
+                   'M',
+                   'P',
+                   'Y',
+                   static_cast<std::uint8_t>(major),
+                   0,
+                   static_cast<std::uint8_t>(header.size() & 0xFF),
+                   static_cast<std::uint8_t>(header.size() >> 8)};
         if (major != 1) b.insert(b.end(), {0, 0});
         b.insert(b.end(), header.begin(), header.end());
         b.insert(b.end(), body.begin(), body.end());
@@ -270,7 +278,8 @@ int main(int argc, char** argv) {
         {"f8_big_3x3_labels_last", npy(dict(">f8", "(3, 3)"), doubles({0.5, 1, 0, 2, 3, 1, -4, 5, 0}, true))},
         {"f8_v2_2x2", npy(dict("<f8", "(2, 2)"), doubles({1, 2, 3, 4}), 2)},
         {"u1_2x2", npy(dict("|u1", "(2, 2)"), {0, 255, 7, 9})},
-        {"i8_labels_3", npy(dict("<i8", "(3,)"), {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})},
+        {"i8_labels_3",
+         npy(dict("<i8", "(3,)"), {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})},
         {"i2_big_2x2", npy(dict(">i2", "(2, 2)"), {0xFF, 0xFE, 0, 3, 0, 0, 1, 0})},
         {"fortran", npy("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 1), }", floats({1}))},
         {"truncated", npy(dict("<f4", "(4, 4)"), floats({1, 2}))},

@@ -338,8 +338,8 @@ void parse_csv(const std::string& path, const CsvOptions& options, CsvBuilder<Fe
     std::size_t to_skip = options.skip_lines;
 
     auto feed = [&](const std::uint8_t* p, std::size_t n) {
-        if (csv_parse(parser.get(), p, n, CsvBuilder<Feature>::on_field,
-                      CsvBuilder<Feature>::on_row_end, &builder) != n) {
+        if (csv_parse(parser.get(), p, n, CsvBuilder<Feature>::on_field, CsvBuilder<Feature>::on_row_end, &builder) !=
+            n) {
             builder.set_line(line);
             throw FormatError(cat("CSV file '", path, "', line ", line, ": ", csv_strerror(csv_error(parser.get())),
                                   " (a quote inside an unquoted field, or text after a closing quote)"));
@@ -356,6 +356,8 @@ void parse_csv(const std::string& path, const CsvOptions& options, CsvBuilder<Fe
                 cat("CSV file '", path, "': more than ", options.max_bytes, " bytes of text (CsvOptions::max_bytes)"));
         const std::uint8_t* p = chunk.data();
         const std::uint8_t* end = p + got;
+        // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first column's name.
+        if (total == got && got >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) p += 3;
         while (p < end) {
             const auto* nl = static_cast<const std::uint8_t*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
             const std::uint8_t* stop = nl ? nl + 1 : end;
@@ -383,8 +385,7 @@ void parse_csv(const std::string& path, const CsvOptions& options, CsvBuilder<Fe
         throw FormatError(
             cat("CSV file '", path, "': it has ", line - 1, " lines, fewer than the ", options.skip_lines, " to skip"));
     builder.set_line(line);
-    if (csv_fini(parser.get(), CsvBuilder<Feature>::on_field, CsvBuilder<Feature>::on_row_end,
-                 &builder) != 0 ||
+    if (csv_fini(parser.get(), CsvBuilder<Feature>::on_field, CsvBuilder<Feature>::on_row_end, &builder) != 0 ||
         csv_error(parser.get()) == CSV_EPARSE)
         throw FormatError(
             cat("CSV file '", path, "', line ", line, ": a quoted field is not closed at the end of the file"));

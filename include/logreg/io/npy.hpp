@@ -83,6 +83,10 @@ public:
             skip_spaces();
             if (key == "descr") {
                 once(have_descr, key);
+                if (peek() == '[')
+                    fail(
+                        "a structured (record) array is not a plain number type; save the features as one "
+                        "numeric array");
                 h.descr = string_literal();
             } else if (key == "fortran_order") {
                 once(have_order, key);

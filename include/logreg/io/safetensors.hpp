@@ -1165,7 +1165,8 @@ LoadedModel<Scalar> load_model(const std::string& path) {
 template <typename Scalar>
 void save_pipeline(const std::string& path, const Pipeline<Scalar>& pipeline,
                    std::map<std::string, std::string> extra = {}) {
-    save_model(path, pipeline.model(), pipeline.preprocessor(), ModelMetadata{pipeline.class_names(), std::move(extra)});
+    save_model(path, pipeline.model(), pipeline.preprocessor(),
+               ModelMetadata{pipeline.class_names(), std::move(extra)});
 }
 
 /// Loads a model file as a pipeline (load_model(path).pipeline(); load_model also gives the extras).
