@@ -15,8 +15,10 @@
 #include "common/console.hpp"
 #include "common/output_paths.hpp"
 #include "common/outputs.hpp"
+#include "common/stop_signal.hpp"
 
 #include <logreg/io/atomic_file.hpp>
+#include <logreg/io/checkpoint.hpp>
 #include <logreg/io/csv.hpp>
 #include <logreg/io/npy.hpp>
 #include <logreg/io/report.hpp>
@@ -79,6 +81,7 @@ struct Options {
     unsigned long long seed = 0;
     int threads = 1;
     std::string save, report, metrics_json;  // train (metrics also eval)
+    std::string checkpoint, resume;          // train
     std::string model, output;               // predict, eval, info
     bool quiet = false;
 };
@@ -207,6 +210,26 @@ nlohmann::json settings_json(const Options& o, const std::string& split) {
     return j;
 }
 
+/// The settings that determine the weights, as a checkpoint records them (the files may move).
+std::string resume_key(const Options& o, const std::string& split) {
+    nlohmann::json j = settings_json(o, split);
+    j.erase("data");
+    j.erase("test");
+    return j.dump();
+}
+
+/// Loads --resume into `fitter` after checking that it was made with the same settings.
+template <typename Fitter>
+void resume_from(const Options& o, Fitter& fitter, const std::string& key) {
+    const std::map<std::string, std::string> extra = logreg::io::load_checkpoint(o.resume, fitter);
+    const auto it = extra.find("training_options");
+    if (it == extra.end())
+        throw logreg::FormatError("--resume " + o.resume + ": the checkpoint was not written by logreg train");
+    if (it->second != key)
+        throw logreg::InvalidParameter("--resume " + o.resume + ": the checkpoint was made with other settings (" +
+                                       it->second + "); resume with the options of the interrupted run");
+}
+
 /// Per-class scores and the confusion matrix, for the metrics JSON.
 nlohmann::json classification_json(const logreg::ClassificationReport& cls, const std::vector<std::string>& names) {
     nlohmann::json per_class = nlohmann::json::array();
@@ -265,6 +288,21 @@ int train_and_report(const Options& o, Fitter& fitter, const logreg::io::Table<S
     const auto result = fit(fitter);
     const auto& report = result.report;
     const Pipeline<Scalar>& pipeline = result.pipeline;
+    bool interrupted = examples::stop_requested.load();
+    if constexpr (std::is_same_v<std::decay_t<decltype(report)>, TrainReport>)
+        interrupted = interrupted || report.reason == StopReason::interrupted;
+    else
+        interrupted = interrupted || report.reason == SolverStop::interrupted;
+    if (interrupted) {
+        std::string saved = " (no --checkpoint given: the progress is lost)";
+        if (!o.checkpoint.empty()) {
+            io::save_checkpoint(o.checkpoint, fitter, {{"training_options", resume_key(o, parts.description)}});
+            saved = "; checkpoint saved to " + o.checkpoint + " (continue with the same options and --resume " +
+                    o.checkpoint + ")";
+        }
+        std::cerr << "logreg: interrupted" << saved << "\n";
+        return 130;  // the shell's convention for a program stopped by SIGINT
+    }
     double seconds = 0;
     if constexpr (std::is_same_v<std::decay_t<decltype(report)>, TrainReport>) {
         for (const auto& e : report.history) seconds += e.seconds;
@@ -374,6 +412,7 @@ int run_train(const Options& o) {
             loss.class_weights[c] = count[c] > 0 ? static_cast<double>(parts.train.size()) / (k * count[c]) : 0.0;
     }
     const io::Table<Scalar>* test_ptr = test_file ? &*test_file : nullptr;
+    const std::string key = resume_key(o, parts.description);
 
     if (o.optimizer == "lbfgs") {
         LBFGSOptions lo;
@@ -382,12 +421,21 @@ int run_train(const Options& o) {
         lo.max_iter = o.max_iter;
         lo.threads = o.threads;
         LBFGS<Scalar> solver(model, lo, loss);
+        if (!o.resume.empty()) {
+            resume_from(o, solver, key);
+            LBFGSOptions rest = lo;
+            rest.max_iter = std::max(0, o.max_iter - solver.iterations_done());
+            solver.set_options(rest);
+            std::cout << "resumed from " << o.resume << " after iteration " << solver.iterations_done() << "\n";
+        }
         solver.set_callback([&](const SolverIteration& it) {
             if (!o.quiet)
                 std::printf("iter %4d  objective %.8f  gradient %.3e  %.3fs\n", it.iteration, it.objective,
                             it.gradient_norm, it.elapsed_seconds);
+            if (!o.checkpoint.empty()) io::save_checkpoint(o.checkpoint, solver, {{"training_options", key}});
             return true;
         });
+        solver.set_stop_flag(&examples::stop_requested);
         return train_and_report(o, solver, table, test_ptr, parts, [&](auto& f) {
             return fit_pipeline(f, table.data, parts.train, IndexVector(), norm, table.class_names, unit_max);
         });
@@ -418,6 +466,15 @@ int run_train(const Options& o) {
     }
     auto run = [&](auto optimizer) {
         Trainer<Scalar, decltype(optimizer)> trainer(model, t, std::move(optimizer), loss);
+        if (!o.resume.empty()) {
+            resume_from(o, trainer, key);
+            TrainOptions rest = t;
+            rest.epochs = std::max(0, o.epochs - trainer.epochs_done());
+            if (rest.epochs == 0)
+                throw InvalidParameter("--resume " + o.resume + ": the run already finished its --epochs");
+            trainer.set_options(rest);
+            std::cout << "resumed from " << o.resume << " after epoch " << trainer.epochs_done() << "\n";
+        }
         Callbacks cb;
         cb.on_epoch = [&](const EpochRecord& e) {
             if (!o.quiet) {
@@ -425,8 +482,10 @@ int run_train(const Options& o) {
                 if (std::isfinite(e.val_loss)) std::printf("  val loss %.4f  val acc %.4f", e.val_loss, e.val_accuracy);
                 std::printf("  lr %.4g  %.3fs\n", e.lr, e.seconds);
             }
+            if (!o.checkpoint.empty()) io::save_checkpoint(o.checkpoint, trainer, {{"training_options", key}});
             return true;
         };
+        cb.stop = &examples::stop_requested;
         trainer.set_callbacks(cb);
         return train_and_report(o, trainer, table, test_ptr, parts, [&](auto& f) {
             return fit_pipeline(f, table.data, train_rows, val_rows, norm, table.class_names, unit_max);
@@ -630,6 +689,9 @@ int main(int argc, char** argv) {
     train->add_option("--metrics-json", o.metrics_json,
                       "write a JSON summary (history, split rows, test metrics) to FILE");
     train->add_option("--report", o.report, "write an HTML report to FILE");
+    train->add_option("--checkpoint", o.checkpoint,
+                      "save the training state to FILE after every epoch (iteration) and on Ctrl-C");
+    train->add_option("--resume", o.resume, "continue the run saved in checkpoint FILE (same options)");
     train->add_flag("--quiet", o.quiet, "print only the results");
 
     CLI::App* predict = app.add_subcommand("predict", "predict the class and class probabilities of every row");
@@ -671,13 +733,18 @@ int main(int argc, char** argv) {
         if (o.optimizer == "adamw" && train->get_option("--weight-decay")->count() == 0) o.weight_decay = 0.01;
     }
     try {
-        const std::vector<examples::NamedPath> inputs = {
-            {"--data", o.table.data}, {"--labels", o.table.labels}, {"--test", o.test}, {"--model", o.model}};
+        const std::vector<examples::NamedPath> inputs = {{"--data", o.table.data},
+                                                         {"--labels", o.table.labels},
+                                                         {"--test", o.test},
+                                                         {"--model", o.model},
+                                                         {"--resume", o.resume}};
         examples::check_output_paths({{"--save", o.save},
                                       {"--metrics-json", o.metrics_json},
                                       {"--report", o.report},
+                                      {"--checkpoint", o.checkpoint},
                                       {"--output", o.output == "-" ? std::string() : o.output}},
-                                     inputs);
+                                     inputs, {{"--checkpoint", "--resume"}});
+        examples::install_stop_handler();
         if (train->parsed()) return run_train(o);
         if (predict->parsed()) return run_predict(o, predict_label_given);
         if (eval->parsed()) return run_eval(o);

@@ -8,6 +8,7 @@
 #include "common/console.hpp"
 #include "common/output_paths.hpp"
 #include "common/outputs.hpp"
+#include "common/stop_signal.hpp"
 #include "common/train_options.hpp"
 #ifdef LOGREG_HAVE_MPI
 #include "mnist_train_distributed.hpp"  // --distributed (built only when MPI is found)
@@ -72,23 +73,8 @@ struct Options {
     double mpi_timeout = 300;  // seconds a collective may take before the peers are presumed dead
 };
 
-// Set by SIGINT/SIGTERM; the trainer checks it after each batch. A lock-free atomic store is
-// async-signal-safe. SA_RESETHAND: a second Ctrl-C kills the program at once.
-std::atomic<bool> stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag must be usable from a signal handler");
-
-extern "C" void on_stop_signal(int) {
-    stop_requested.store(true);
-}
-
-void install_stop_handler() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = static_cast<int>(SA_RESETHAND);  // an unsigned constant on Linux
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-}
+using examples::install_stop_handler;
+using examples::stop_requested;
 
 /// A one-line progress bar redrawn in place (only when stdout is a terminal).
 class ProgressBar {

@@ -26,7 +26,7 @@ fi
 if grep -q '^LOGREG_CSV_LIBRARY:FILEPATH=/' "$build/CMakeCache.txt"; then
   targets+=(csv)
 fi
-cmake --build "$build" -j "$(nproc)" --target fuzz_corpus "${targets[@]/#/fuzz_}"
+cmake --build "$build" -j "$(nproc)" --target fuzzers
 
 seeds=$build/seeds
 "$build/tests/fuzz/fuzz_corpus" seeds "$seeds" >/dev/null
