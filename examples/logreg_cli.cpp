@@ -142,29 +142,22 @@ logreg::io::Table<Scalar> load_table(const TableOptions& t, const std::string& p
 logreg::RowMatrix<Scalar> load_features(const TableOptions& t, bool drop_label, logreg::Index expected) {
     using namespace logreg;
     RowMatrix<Scalar> x;
-    std::vector<std::string> names;
     if (format_of(t, t.data) == "csv") {
-        io::CsvFeatures<Scalar> f = io::read_csv_features<Scalar>(t.data, csv_options(t, t.data));
+        io::CsvFeatures<Scalar> f = io::read_csv_features<Scalar>(t.data, csv_options(t, t.data), drop_label);
         x = std::move(f.features);
-        names = std::move(f.names);
     } else {
         x = io::read_npy_matrix<Scalar>(t.data);
-    }
-    if (drop_label) {
-        const io::CsvColumn column = io::CsvColumn::parse(t.label);
-        Index c = -1;
-        if (column.name()) {
-            const auto it = std::find(names.begin(), names.end(), *column.name());
-            if (it != names.end()) c = static_cast<Index>(it - names.begin());
+        if (drop_label) {
+            const io::CsvColumn column = io::CsvColumn::parse(t.label);
+            if (!column.index() || *column.index() >= x.cols() || *column.index() < -x.cols())
+                fail(detail::cat("--label ", t.label, ": not a column index of --data ", t.data, " (", x.cols(),
+                                 " columns)"));
+            const Index c = *column.index() < 0 ? x.cols() + *column.index() : *column.index();
+            RowMatrix<Scalar> kept(x.rows(), x.cols() - 1);
+            kept.leftCols(c) = x.leftCols(c);
+            kept.rightCols(x.cols() - 1 - c) = x.rightCols(x.cols() - 1 - c);
+            x = std::move(kept);
         }
-        if (c < 0 && column.index() && *column.index() < x.cols() && *column.index() >= -x.cols())
-            c = *column.index() < 0 ? x.cols() + *column.index() : *column.index();
-        if (c < 0)
-            fail(detail::cat("--label ", t.label, ": no such column in --data ", t.data, " (", x.cols(), " columns)"));
-        RowMatrix<Scalar> kept(x.rows(), x.cols() - 1);
-        kept.leftCols(c) = x.leftCols(c);
-        kept.rightCols(x.cols() - 1 - c) = x.rightCols(x.cols() - 1 - c);
-        x = std::move(kept);
     }
     if (x.cols() != expected)
         fail(detail::cat("--data ", t.data, " has ", x.cols(), " feature columns but the model expects ", expected,

@@ -34,7 +34,7 @@ logreg_program_test(logreg_cli_train_minibatch EXPECT success MATCH "epoch  40.*
   COMMAND ${_cli} train --data ${_cli_dir}/flowers.csv --test-split 0.3 --stratify --optimizer adam --lr 0.05
           --epochs 40 --val-split 0.2 --batch-size 4)
 logreg_program_test(logreg_cli_predict EXPECT success
-  MATCH "class,setosa,\"versi, color\",virginica\n\"versi, color\",[0-9.e-]+,[0-9.e-]+,[0-9.e-]+\n"
+  MATCH "class,setosa,\"versi, color\",virginica\nsetosa,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+\n\"versi, color\",[0-9.e-]+,"
   COMMAND ${_cli} predict --model ${_cli_dir}/flowers.safetensors --data ${_cli_dir}/flowers.csv --label species)
 logreg_program_test(logreg_cli_eval EXPECT success MATCH "accuracy 1.0000  loss [0-9.]+  .30 rows.*macro"
   COMMAND ${_cli} eval --model ${_cli_dir}/flowers.safetensors --data ${_cli_dir}/flowers.csv --label species)

@@ -223,6 +223,12 @@ TEST_CASE("CSV: every column as a feature, for prediction", "[csv]") {
     CHECK(g.features.rows() == 2);
     CHECK(g.features.cols() == 1);
     CHECK(g.names.empty());
+    CsvOptions skip;
+    skip.label = "species";  // left out, its text unread
+    const auto h = logreg::io::read_csv_features(write_text(dir, "s.csv", "a,species,b\n1,setosa,2\n"), skip, true);
+    CHECK(h.names == std::vector<std::string>{"a", "b"});
+    CHECK(h.features.cols() == 2);
+    CHECK(h.features(0, 1) == 2.0f);
     CHECK_THROWS_WITH(logreg::io::read_csv_features(write_text(dir, "z.csv", "a,b\n1,x\n")),
                       contains("line 2, column 2 ('b'): 'x' is not a number"));
 }

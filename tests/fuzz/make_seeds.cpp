@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
         {"truncated", npy(dict("<f4", "(4, 4)"), floats({1, 2}))},
         {"structured", npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", floats({1}))},
     };
-    for (const auto& [name, bytes] : npy_files) write(out / "npy" / name, bytes);
+    for (const auto& [name, file] : npy_files) write(out / "npy" / name, file);
     write(out / "npy" / "f4_2x3.gz", logreg_fuzz::gzip(npy_files[0].second.data(), npy_files[0].second.size()));
 
 #ifdef LOGREG_HAVE_CSV

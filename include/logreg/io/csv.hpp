@@ -106,9 +106,12 @@ namespace detail {
 template <typename Feature>
 class CsvBuilder {
 public:
-    /// `with_labels` false: every column is a feature (options.label and options.classes unused).
-    CsvBuilder(const std::string& path, const CsvOptions& options, bool with_labels)
-        : path_(path), options_(options), with_labels_(with_labels), classes_(mapper(path, options)) {}
+    /// What the label column is: labels mapped to classes, a column left out (its text unread), or
+    /// absent (every column is a feature; options.label and options.classes unused).
+    enum class Labels { read, skip, none };
+
+    CsvBuilder(const std::string& path, const CsvOptions& options, Labels labels)
+        : path_(path), options_(options), labels_(labels), classes_(mapper(path, options)) {}
 
     static void on_field(void* text, std::size_t size, void* self) {
         static_cast<CsvBuilder*>(self)->field(static_cast<const char*>(text), size);
@@ -133,7 +136,7 @@ public:
             throw FormatError(logreg::detail::cat("CSV file '", path_, "': no data rows",
                                                   options_.header ? " after the header row" : "",
                                                   options_.skip_lines > 0 ? " (after the skipped lines)" : ""));
-        const auto d = static_cast<Index>(columns_ - (with_labels_ ? 1 : 0));
+        const auto d = static_cast<Index>(columns_ - (labels_ != Labels::none ? 1 : 0));
         RowMatrix<Feature> x = Eigen::Map<const RowMatrix<Feature>>(values_.data(), static_cast<Index>(rows_), d);
         values_ = {};
         return x;
@@ -200,7 +203,7 @@ private:
     void start_table() {
         std::vector<std::string> row = std::move(first_row_);
         first_row_.clear();
-        if (with_labels_ && row.size() < 2) {
+        if (labels_ != Labels::none && row.size() < 2) {
             fail(logreg::detail::cat(where(), ": the first row has ", row.size(),
                                      " field; a table needs a label column and at least one feature column",
                                      options_.delimiter != ',' ? "" : " (is the delimiter ',' right?)"));
@@ -209,7 +212,7 @@ private:
         columns_ = row.size();
         if (options_.header) header_ = row;
         label_ = columns_;  // no label column
-        if (with_labels_ && !resolve_label()) return;
+        if (labels_ != Labels::none && !resolve_label()) return;
         if (options_.header) {
             for (std::size_t c = 0; c < columns_; ++c)
                 if (c != label_) feature_names_.push_back(header_[c]);
@@ -254,7 +257,7 @@ private:
         while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
         while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
         if (c == label_) {
-            label(c, s);
+            if (labels_ == Labels::read) label(c, s);
             return;
         }
         if (s.empty()) {
@@ -292,7 +295,7 @@ private:
     std::optional<std::string> error_;
     std::vector<std::string> first_row_, header_, feature_names_;
     bool header_row_pending_ = false;
-    bool with_labels_;
+    Labels labels_;
     std::size_t columns_ = 0, label_ = 0, field_ = 0, rows_ = 0;
     std::vector<Feature> values_;
     ClassMapper classes_;
@@ -399,7 +402,7 @@ void parse_csv(const std::string& path, const CsvOptions& options, CsvBuilder<Fe
 /// anything the table does not allow (see the file comment), InvalidParameter for bad options.
 template <typename Feature = float>
 Table<Feature> read_csv(const std::string& path, const CsvOptions& options = {}) {
-    detail::CsvBuilder<Feature> builder(path, options, true);
+    detail::CsvBuilder<Feature> builder(path, options, detail::CsvBuilder<Feature>::Labels::read);
     detail::parse_csv(path, options, builder);
     return builder.finish();
 }
@@ -411,10 +414,13 @@ struct CsvFeatures {
     std::vector<std::string> names;  ///< from the header row; empty without one
 };
 
-/// Reads a CSV file whose every column is a feature (options.label and options.classes unused).
+/// Reads the feature columns of a CSV file: every column, or with `skip_label_column` all but
+/// options.label, whose text is not read (options.classes unused).
 template <typename Feature = float>
-CsvFeatures<Feature> read_csv_features(const std::string& path, const CsvOptions& options = {}) {
-    detail::CsvBuilder<Feature> builder(path, options, false);
+CsvFeatures<Feature> read_csv_features(const std::string& path, const CsvOptions& options = {},
+                                       bool skip_label_column = false) {
+    using Builder = detail::CsvBuilder<Feature>;
+    Builder builder(path, options, skip_label_column ? Builder::Labels::skip : Builder::Labels::none);
     detail::parse_csv(path, options, builder);
     RowMatrix<Feature> x = builder.features();
     return CsvFeatures<Feature>{std::move(x), std::move(builder.feature_names())};
