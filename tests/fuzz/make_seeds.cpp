@@ -270,7 +270,8 @@ int main(int argc, char** argv) {
         Bytes b(v.size() * 8);
         std::memcpy(b.data(), v.data(), b.size());
         if (big_endian)
-            for (std::size_t i = 0; i < v.size(); ++i) std::reverse(b.begin() + 8 * i, b.begin() + 8 * i + 8);
+            for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(v.size()); ++i)
+                std::reverse(b.begin() + 8 * i, b.begin() + 8 * i + 8);
         return b;
     };
     const std::vector<std::pair<std::string, Bytes>> npy_files = {
