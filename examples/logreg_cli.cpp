@@ -16,6 +16,7 @@
 #include "common/output_paths.hpp"
 #include "common/outputs.hpp"
 #include "common/stop_signal.hpp"
+#include "common/train_options.hpp"
 
 #include <logreg/io/atomic_file.hpp>
 #include <logreg/io/checkpoint.hpp>
@@ -433,20 +434,10 @@ int run_train(const Options& o) {
             return fit_pipeline(f, table.data, parts.train, IndexVector(), norm, table.class_names, unit_max);
         });
     }
-    TrainOptions t;
-    t.epochs = o.epochs;
-    t.batch_size = o.batch_size;
-    t.seed = o.seed;
-    t.threads = o.threads;
+    // The validation rows are split off below (after the test rows), not by validation_fraction.
+    TrainOptions t = examples::train_options(o);
+    t.validation_fraction = 0;
     t.patience = o.patience;
-    t.sgd.lr = o.lr;
-    t.sgd.momentum = o.momentum;
-    t.sgd.nesterov = o.nesterov;
-    t.sgd.weight_decay = o.weight_decay;
-    t.schedule.kind = parse_schedule_kind(o.schedule);
-    t.schedule.step_size = std::max(1, o.epochs / 3);
-    t.schedule.gamma = t.schedule.kind == Schedule::Kind::exponential ? 0.8 : 0.1;
-    t.schedule.t_max = std::max(1, o.epochs);
     t.validate();
     // Validation rows come out of the training part, after the test rows: the preprocessor sees neither.
     IndexVector train_rows = parts.train, val_rows;
@@ -484,19 +475,7 @@ int run_train(const Options& o) {
             return fit_pipeline(f, table.data, train_rows, val_rows, norm, table.class_names, unit_max);
         });
     };
-    if (o.optimizer == "sgd") return run(SGD<Scalar>(t.sgd));
-    auto adam = [&](auto params) {
-        params.lr = o.lr;
-        params.beta1 = o.beta1;
-        params.beta2 = o.beta2;
-        params.eps = o.eps;
-        params.weight_decay = o.weight_decay;
-        params.amsgrad = o.amsgrad;
-        params.validate();
-        return params;
-    };
-    if (o.optimizer == "adam") return run(Adam<Scalar>(adam(AdamParams())));
-    return run(AdamW<Scalar>(adam(AdamWParams())));
+    return examples::with_optimizer<Scalar>(o, run);
 }
 
 // ---- predict, eval, info ------------------------------------------------------------------------
