@@ -390,11 +390,12 @@ int run_train(const Options& o) {
               << " rows; seed " << o.seed << ")\n";
     const Normalization norm = parse_normalization(o.normalize);
     // Unit normalization of your own data: divide by the largest magnitude of the training rows.
-    double unit_max = 1.0;
+    double unit_max = 0.0;
     if (norm == Normalization::unit)
         for (Index i = 0; i < parts.train.size(); ++i)
             unit_max = std::max(unit_max,
                                 static_cast<double>(table.data.features().row(parts.train[i]).cwiseAbs().maxCoeff()));
+    if (!(unit_max > 0)) unit_max = 1.0;  // all zeros: nothing to scale
     const LinearSoftmax<Scalar> model(d, k, parse_init(o.init), o.seed);
     CrossEntropyOptions loss;
     loss.label_smoothing = o.label_smoothing;

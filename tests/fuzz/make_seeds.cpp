@@ -1,6 +1,9 @@
 // fuzz_corpus seeds OUT: writes the seed corpora, a few small valid and invalid files per target,
 // into OUT/idx, OUT/idx_gzip, OUT/safetensors and OUT/checkpoint (a few tens of KB in all).
 #include "fuzz_entries.hpp"
+#ifdef LOGREG_HAVE_SPNG
+#include <logreg/io/png.hpp>  // encode_png: the PNG seeds
+#endif
 
 #include <algorithm>
 #include <cstring>

@@ -3,6 +3,7 @@
 #include "test_support.hpp"
 
 #include <logreg/io/image.hpp>
+#include <logreg/io/png.hpp>  // encode_png: PNG files to read back
 
 #include <zlib.h>
 

@@ -1,5 +1,6 @@
-// logreg/io/gray_image.hpp - an 8-bit grayscale image and the limits a reader enforces before
-// it allocates or decodes anything (image files come from users and may be hostile).
+// logreg/io/gray_image.hpp - an 8-bit grayscale image, the limits a reader enforces before it
+// allocates or decodes anything (image files come from users and may be hostile), and the PNG
+// signature the reader and the writer share.
 #pragma once
 
 #include <logreg/detail/format.hpp>
@@ -11,6 +12,10 @@
 #include <vector>
 
 namespace logreg::io {
+
+/// The 8 bytes every PNG file starts with (the reader tells formats by them; the writer, png.hpp,
+/// writes them).
+inline constexpr std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
 /// An 8-bit grayscale image, row-major, no padding.
 struct GrayImage {

@@ -10,7 +10,6 @@
 #include <logreg/io/detail/input_file.hpp>
 #include <logreg/io/gray_image.hpp>
 #include <logreg/io/pgm.hpp>
-#include <logreg/io/png.hpp>
 #include <logreg/io/png_decode.hpp>
 
 #include <cstdint>

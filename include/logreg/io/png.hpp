@@ -8,6 +8,7 @@
 
 #include <logreg/detail/format.hpp>
 #include <logreg/error.hpp>
+#include <logreg/io/gray_image.hpp>  // png_signature
 
 #include <climits>
 #include <cstddef>
@@ -107,9 +108,6 @@ inline void append_png_bytes(void* context, void* data, int size) {
 }
 
 }  // namespace detail
-
-/// The 8 bytes every PNG file starts with.
-inline constexpr std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
 /// Encodes an 8-bit image as PNG bytes. `pixels` holds `height` rows of `width` pixels, each of
 /// `channels` interleaved bytes (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA), with no row padding.
