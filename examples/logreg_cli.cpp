@@ -48,10 +48,11 @@ struct TableOptions {
     std::string data;
     std::string format = "auto";  // csv, npy, or from the file name
     std::string labels;           // npy: the label array, when not a column of --data
+    std::string test_labels;      // npy: the label array of --test
     std::string label = "-1";     // the label column: a header name or an index (-1: the last)
     bool no_header = false;
     std::size_t skip_lines = 0;
-    std::string delimiter = ",";
+    std::string delimiter;  // csv: empty = ',' (a tab for .tsv files)
 };
 
 struct Options {
@@ -105,15 +106,18 @@ std::string format_of(const TableOptions& t, const std::string& path) {
 
 logreg::io::CsvOptions csv_options(const TableOptions& t, const std::string& path) {
     logreg::io::CsvOptions c;
-    if (t.delimiter == "\\t" || t.delimiter == "tab")
+    auto ends_with = [&](const char* suffix) {
+        const std::string x(suffix);
+        return path.size() >= x.size() && path.compare(path.size() - x.size(), x.size(), x) == 0;
+    };
+    if (t.delimiter.empty())
+        c.delimiter = ends_with(".tsv") || ends_with(".tsv.gz") ? '\t' : ',';
+    else if (t.delimiter == "\\t" || t.delimiter == "tab")
         c.delimiter = '\t';
     else if (t.delimiter.size() == 1)
         c.delimiter = t.delimiter[0];
     else
         fail("--delimiter '" + t.delimiter + "' is not one character (use \\t for a tab)");
-    if (path.size() > 4 && (path.rfind(".tsv") == path.size() - 4 || path.rfind(".tsv.gz") == path.size() - 7) &&
-        t.delimiter == ",")
-        c.delimiter = '\t';
     c.header = !t.no_header;
     c.skip_lines = t.skip_lines;
     c.label = logreg::io::CsvColumn::parse(t.label);
@@ -122,17 +126,17 @@ logreg::io::CsvOptions csv_options(const TableOptions& t, const std::string& pat
 
 /// The labelled table at `path`; `classes` non-empty fixes the class of each label (a test file).
 logreg::io::Table<Scalar> load_table(const TableOptions& t, const std::string& path,
-                                     const std::vector<std::string>& classes) {
+                                     const std::vector<std::string>& classes, const std::string& labels) {
     using namespace logreg;
     if (format_of(t, path) == "csv") {
-        if (!t.labels.empty()) fail("--labels " + t.labels + " applies to NumPy data; a CSV table holds its labels");
+        if (!labels.empty()) fail("--labels " + labels + " applies to NumPy data; a CSV table holds its labels");
         io::CsvOptions c = csv_options(t, path);
         c.classes = classes;
         return io::read_csv<Scalar>(path, c);
     }
     io::NpyOptions n;
     n.classes = classes;
-    if (!t.labels.empty()) return io::read_npy<Scalar>(path, t.labels, n);
+    if (!labels.empty()) return io::read_npy<Scalar>(path, labels, n);
     const io::CsvColumn column = io::CsvColumn::parse(t.label);
     if (!column.index())
         fail("--label " + t.label + ": a NumPy array has no column names; give the label column's index or --labels");
@@ -371,10 +375,12 @@ int train_and_report(const Options& o, Fitter& fitter, const logreg::io::Table<S
 int run_train(const Options& o) {
     using namespace logreg;
     examples::print_build_info(std::cout, o.threads);
-    const io::Table<Scalar> table = load_table(o.table, o.table.data, {});
+    const io::Table<Scalar> table = load_table(o.table, o.table.data, {}, o.table.labels);
     std::optional<io::Table<Scalar>> test_file;
     if (!o.test.empty()) {
-        test_file = load_table(o.table, o.test, table.class_names);
+        if (!o.table.labels.empty() && o.table.test_labels.empty())
+            fail("--test " + o.test + ": give its label array with --test-labels (--labels names the training labels)");
+        test_file = load_table(o.table, o.test, table.class_names, o.table.test_labels);
         if (test_file->data.num_features() != table.data.num_features())
             fail(detail::cat("--test ", o.test, " has ", test_file->data.num_features(),
                              " feature columns but --data has ", table.data.num_features()));
@@ -389,22 +395,32 @@ int run_train(const Options& o) {
               << (test_file ? detail::cat(", ", test_file->data.size(), " test from ", o.test) : std::string())
               << " rows; seed " << o.seed << ")\n";
     const Normalization norm = parse_normalization(o.normalize);
+    // Validation rows come out of the training part, after the test rows (mini-batch optimizers):
+    // neither the preprocessor nor the class weights see them.
+    IndexVector train_rows = parts.train, val_rows;
+    if (o.val_split > 0) {
+        const Split v = train_validation_split(parts.train.size(), o.val_split, o.seed);
+        train_rows.resize(v.train.size());
+        val_rows.resize(v.validation.size());
+        for (Index i = 0; i < v.train.size(); ++i) train_rows[i] = parts.train[v.train[i]];
+        for (Index i = 0; i < v.validation.size(); ++i) val_rows[i] = parts.train[v.validation[i]];
+    }
     // Unit normalization of your own data: divide by the largest magnitude of the training rows.
     double unit_max = 0.0;
     if (norm == Normalization::unit)
-        for (Index i = 0; i < parts.train.size(); ++i)
-            unit_max = std::max(unit_max,
-                                static_cast<double>(table.data.features().row(parts.train[i]).cwiseAbs().maxCoeff()));
+        for (Index i = 0; i < train_rows.size(); ++i)
+            unit_max =
+                std::max(unit_max, static_cast<double>(table.data.features().row(train_rows[i]).cwiseAbs().maxCoeff()));
     if (!(unit_max > 0)) unit_max = 1.0;  // all zeros: nothing to scale
     const LinearSoftmax<Scalar> model(d, k, parse_init(o.init), o.seed);
     CrossEntropyOptions loss;
     loss.label_smoothing = o.label_smoothing;
     if (o.class_weight == "balanced") {  // scikit-learn's class_weight="balanced", from the training rows
         Vector<double> count = Vector<double>::Zero(k);
-        for (Index i = 0; i < parts.train.size(); ++i) count[table.data.labels()[parts.train[i]]] += 1;
+        for (Index i = 0; i < train_rows.size(); ++i) count[table.data.labels()[train_rows[i]]] += 1;
         loss.class_weights.resize(k);
         for (int c = 0; c < k; ++c)
-            loss.class_weights[c] = count[c] > 0 ? static_cast<double>(parts.train.size()) / (k * count[c]) : 0.0;
+            loss.class_weights[c] = count[c] > 0 ? static_cast<double>(train_rows.size()) / (k * count[c]) : 0.0;
     }
     const io::Table<Scalar>* test_ptr = test_file ? &*test_file : nullptr;
     const std::string key = resume_key(o, parts.description);
@@ -440,15 +456,6 @@ int run_train(const Options& o) {
     t.validation_fraction = 0;
     t.patience = o.patience;
     t.validate();
-    // Validation rows come out of the training part, after the test rows: the preprocessor sees neither.
-    IndexVector train_rows = parts.train, val_rows;
-    if (o.val_split > 0) {
-        const Split v = train_validation_split(parts.train.size(), o.val_split, o.seed);
-        train_rows.resize(v.train.size());
-        val_rows.resize(v.validation.size());
-        for (Index i = 0; i < v.train.size(); ++i) train_rows[i] = parts.train[v.train[i]];
-        for (Index i = 0; i < v.validation.size(); ++i) val_rows[i] = parts.train[v.validation[i]];
-    }
     auto run = [&](auto optimizer) {
         Trainer<Scalar, decltype(optimizer)> trainer(model, t, std::move(optimizer), loss);
         if (!o.resume.empty()) {
@@ -522,7 +529,7 @@ int run_predict(const Options& o, bool drop_label) {
 int run_eval(const Options& o) {
     using namespace logreg;
     const Pipeline<Scalar> p = io::load_pipeline<Scalar>(o.model);
-    const io::Table<Scalar> t = load_table(o.table, o.table.data, p.class_names());
+    const io::Table<Scalar> t = load_table(o.table, o.table.data, p.class_names(), o.table.labels);
     if (t.data.num_features() != p.num_features())
         fail(detail::cat("--data ", o.table.data, " has ", t.data.num_features(),
                          " feature columns but the model expects ", p.num_features()));
@@ -603,6 +610,7 @@ int main(int argc, char** argv) {
         ->required();
     add_table_options(train, o.table, true);
     auto* test = train->add_option("--test", o.test, "a separate test table (same columns)");
+    train->add_option("--test-labels", o.table.test_labels, "npy: the label array of --test, with --labels");
     auto* test_split = train->add_option("--test-split", o.test_split, "fraction of --data held out for testing")
                            ->check(CLI::Range(0.0, 0.99));
     test->excludes(test_split);

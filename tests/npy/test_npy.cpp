@@ -164,6 +164,12 @@ TEST_CASE("npy: headers and sizes numpy would not write are refused naming the f
     CHECK_THAT(matrix_error(npy_bytes(dict("<f4", "(4294967296, 4294967296)"), six)), contains("overflows 64 bits"));
     CHECK_THAT(matrix_error(npy_bytes(dict("<f4", "(100000, 100000)"), six)), contains("(the limit, max_bytes)"));
     CHECK_THAT(matrix_error(npy_bytes(dict("<f4", "(0, 3)"), "")), contains("the array is empty (shape (0, 3))"));
+    {  // a uint8 array within max_bytes whose float matrix is not
+        TempDir dir("logreg_npy");
+        const std::string path = write(dir, "u1.npy", npy_bytes(dict("|u1", "(4, 4)"), std::string(16, '\1')));
+        CHECK_THROWS_WITH(logreg::io::read_npy_matrix<float>(path, 32), contains("as float needs more than 32 bytes"));
+        CHECK(logreg::io::read_npy_matrix<float>(path, 64).rows() == 4);
+    }
     CHECK_THAT(matrix_error(npy_bytes(dict("<f4", "(2, 4)"), six)), contains("(it is truncated)"));
     CHECK_THAT(matrix_error(npy_bytes(dict("<f4", "(2, 2)"), six)), contains("(trailing data)"));
     CHECK_THAT(matrix_error(npy_bytes(dict("<f4", "(6,)"), six)),

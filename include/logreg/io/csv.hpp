@@ -12,8 +12,8 @@
 //   - every other column numeric: a missing, non-numeric or non-finite value is a FormatError
 //     naming the file, the line, the column (number and name) and the value.
 // The reader is streamed: the file is read in 64 KiB pieces and fed to the parser a line at a
-// time, so memory is the table itself plus one row; limits on the text size, the row length and
-// the number of classes (CsvOptions) bound what a hostile file can make it do.
+// time, so memory is the table (up to about twice while it grows) plus one row; limits on the text size, the row length
+// and the number of classes (CsvOptions) bound what a hostile file can make it do.
 //
 // Needs libcsv (LOGREG_HAVE_CSV, the CMake target logreg::io links it when found) and, for .gz
 // files, zlib.
@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -113,10 +114,30 @@ public:
     CsvBuilder(const std::string& path, const CsvOptions& options, Labels labels)
         : path_(path), options_(options), labels_(labels), classes_(mapper(path, options)) {}
 
-    static void on_field(void* text, std::size_t size, void* self) {
-        static_cast<CsvBuilder*>(self)->field(static_cast<const char*>(text), size);
+    // libcsv is C: no exception may unwind through it, so one (std::bad_alloc) is kept and rethrown
+    // by check() after csv_parse returns.
+    static void on_field(void* text, std::size_t size, void* self) noexcept {
+        auto* b = static_cast<CsvBuilder*>(self);
+        try {
+            b->field(static_cast<const char*>(text), size);
+        } catch (...) {
+            if (!b->exception_) b->exception_ = std::current_exception();
+        }
     }
-    static void on_row_end(int, void* self) { static_cast<CsvBuilder*>(self)->row_end(); }
+    static void on_row_end(int, void* self) noexcept {
+        auto* b = static_cast<CsvBuilder*>(self);
+        try {
+            b->row_end();
+        } catch (...) {
+            if (!b->exception_) b->exception_ = std::current_exception();
+        }
+    }
+
+    /// Rethrows what a callback met: an exception, or the first error as a FormatError.
+    void check() const {
+        if (exception_) std::rethrow_exception(exception_);
+        if (error_) throw FormatError(*error_);
+    }
 
     void set_line(std::uint64_t line) { line_ = line; }
     const std::optional<std::string>& error() const { return error_; }
@@ -168,7 +189,7 @@ private:
     std::string label_name() const { return column_text(label_); }
 
     void field(const char* text, std::size_t size) {
-        if (error_) return;
+        if (error_ || exception_) return;
         const std::size_t c = field_++;
         if (columns_ == 0) {  // the first row: kept as text until its length is known
             first_row_.emplace_back(text ? std::string(text, size) : std::string());
@@ -183,7 +204,7 @@ private:
     }
 
     void row_end() {
-        if (error_) return;
+        if (error_ || exception_) return;
         if (columns_ == 0) {
             start_table();
             if (error_ || header_row_pending_) {
@@ -293,6 +314,7 @@ private:
     const CsvOptions& options_;
     std::uint64_t line_ = 1;
     std::optional<std::string> error_;
+    std::exception_ptr exception_;
     std::vector<std::string> first_row_, header_, feature_names_;
     bool header_row_pending_ = false;
     Labels labels_;
@@ -344,10 +366,14 @@ void parse_csv(const std::string& path, const CsvOptions& options, CsvBuilder<Fe
         if (csv_parse(parser.get(), p, n, CsvBuilder<Feature>::on_field, CsvBuilder<Feature>::on_row_end, &builder) !=
             n) {
             builder.set_line(line);
-            throw FormatError(cat("CSV file '", path, "', line ", line, ": ", csv_strerror(csv_error(parser.get())),
-                                  " (a quote inside an unquoted field, or text after a closing quote)"));
+            builder.check();  // an exception in a callback stops nothing in libcsv; this is libcsv's own error
+            const int err = csv_error(parser.get());
+            throw FormatError(cat("CSV file '", path, "', line ", line, ": ",
+                                  err == CSV_EPARSE ? "malformed quoting (a quote inside an unquoted field, or text "
+                                                      "after a closing quote)"
+                                                    : csv_strerror(err)));
         }
-        if (builder.error()) throw FormatError(*builder.error());
+        builder.check();
     };
 
     for (;;) {
@@ -392,7 +418,7 @@ void parse_csv(const std::string& path, const CsvOptions& options, CsvBuilder<Fe
         csv_error(parser.get()) == CSV_EPARSE)
         throw FormatError(
             cat("CSV file '", path, "', line ", line, ": a quoted field is not closed at the end of the file"));
-    if (builder.error()) throw FormatError(*builder.error());
+    builder.check();
 }
 
 }  // namespace detail

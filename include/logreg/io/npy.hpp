@@ -348,6 +348,16 @@ Feature npy_feature(const NpyReader& r, const NpyValue& v, std::uint64_t row, st
     return f;
 }
 
+/// The matrix of Feature that the array becomes must fit in max_bytes too: a uint8 array of a
+/// gzip file could otherwise allocate 4 or 8 times the limit before a byte of it is read.
+template <typename Feature>
+void check_matrix_bytes(const NpyReader& r, std::uint64_t max_bytes) {
+    if (r.header().elements() > max_bytes / sizeof(Feature))
+        throw FormatError(logreg::detail::cat("NumPy file '", r.path(), "': the shape ", r.shape_text(), " as ",
+                                              sizeof(Feature) == 4 ? "float" : "double", " needs more than ", max_bytes,
+                                              " bytes (the limit, max_bytes)"));
+}
+
 inline ClassMapper npy_classes(const std::string& path, const NpyOptions& options) {
     try {
         return ClassMapper(options.classes, options.max_classes);
@@ -376,6 +386,7 @@ RowMatrix<Feature> read_npy_matrix(const std::string& path, std::uint64_t max_by
     if (r.header().shape.size() != 2)
         throw FormatError("NumPy file '" + path + "': a feature array must be 2-D (rows, features); its shape is " +
                           r.shape_text());
+    detail::check_matrix_bytes<Feature>(r, max_bytes);
     const auto rows = static_cast<Index>(r.header().shape[0]), cols = static_cast<Index>(r.header().shape[1]);
     RowMatrix<Feature> x(rows, cols);
     Feature* out = x.data();
@@ -423,6 +434,7 @@ Table<Feature> read_npy(const std::string& path, int label_column, const NpyOpti
         throw InvalidParameter(logreg::detail::cat("read_npy '", path, "': the label column index ", label_column,
                                                    " is outside the ", cols, " columns"));
     const auto label = static_cast<std::uint64_t>(label_column < 0 ? cols + label_column : label_column);
+    detail::check_matrix_bytes<Feature>(r, options.max_bytes);
     RowMatrix<Feature> x(static_cast<Index>(s[0]), static_cast<Index>(cols - 1));
     Feature* out = x.data();
     r.for_each([&](std::uint64_t i, const detail::NpyValue& v) {
