@@ -4,12 +4,15 @@
 // smoothing and sample weights, odd shapes (scalar tails, class tiles), batch sizes from 1 to
 // more than a thread's slice, and pools of 1, 2 and 3 threads (a step shares its rows only from
 // 24 per thread: the batches of 100 and 240 rows run on several threads, the smaller ones on one).
+// Every kernel set this CPU can run (logreg/kernel_isa.hpp: AVX-512, AVX2, SSE2, portable) is
+// checked, whatever the CPU the tests run on.
 #include "test_support.hpp"
 
 #include <logreg/detail/batch_gradient.hpp>
 #include <logreg/detail/thread_pool.hpp>
 
 #include <iostream>
+#include <limits>
 
 // In a namespace of its own: the file may share a unity translation unit with other tests.
 namespace kernels_test {
@@ -142,34 +145,104 @@ double check_all(std::uint64_t salt) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("fused batch gradient matches a double-precision reference", "[kernels]", float, double) {
-    const double u8 = check_all<TestType, std::uint8_t>(900);
-    const double fl = check_all<TestType, float>(901);
-    std::cout << "test_kernels: max relative error vs the double reference (" << sizeof(TestType) * 8
-              << "-bit model): uint8 features " << u8 << ", float features " << fl << "\n";
+TEMPLATE_TEST_CASE("fused batch gradient matches a double-precision reference with every kernel set", "[kernels]",
+                   float, double) {
+    for (const Isa isa : supported_isas()) {
+        CAPTURE(isa_name(isa));
+        const detail::ScopedKernelIsa use(isa);
+        const double u8 = check_all<TestType, std::uint8_t>(900);
+        const double fl = check_all<TestType, float>(901);
+        std::cout << "test_kernels: " << isa_name(isa) << " kernels, max relative error vs the double reference ("
+                  << sizeof(TestType) * 8 << "-bit model): uint8 features " << u8 << ", float features " << fl << "\n";
+    }
 }
 
-TEMPLATE_TEST_CASE("logits and weight-gradient kernels match Eigen products", "[kernels]", float, double) {
+TEMPLATE_TEST_CASE("every kernel set's logits, weight gradient and byte conversion match Eigen", "[kernels]", float,
+                   double) {
     auto gen = logreg_test::rng(902);
-    for (const Index d : {Index{1}, Index{15}, Index{16}, Index{17}, Index{784}})
-        for (const Index c : {Index{2}, Index{5}, Index{10}, Index{13}, Index{33}})
-            for (const Index b : {Index{1}, Index{3}, Index{4}, Index{5}, Index{16}, Index{19}}) {
-                CAPTURE(d, c, b);
-                const RowMatrix<TestType> x = logreg_test::random_matrix<TestType>(b, d, gen);
-                const RowMatrix<TestType> w = logreg_test::random_matrix<TestType>(c, d, gen);
-                const Vector<TestType> bias = logreg_test::random_matrix<TestType>(c, 1, gen);
-                const RowMatrix<TestType> dz = logreg_test::random_matrix<TestType>(b, c, gen);
-                RowMatrix<TestType> z(b, c);
-                detail::kernels::logits(x.data(), d, b, w.data(), d, c, d, bias.data(), z.data(), c);
-                Eigen::MatrixXd zref = x.template cast<double>() * w.template cast<double>().transpose();
-                zref.rowwise() += bias.template cast<double>().transpose();
-                CHECK(logreg_test::rel_error(z, zref) < 100 * tolerance<TestType>());
-                RowMatrix<TestType> g = RowMatrix<TestType>::Ones(c, d);  // the kernel adds to g
-                detail::kernels::add_weight_gradient(x.data(), d, b, dz.data(), c, c, g.data(), d, d);
-                const Eigen::MatrixXd gref =
-                    (dz.template cast<double>().transpose() * x.template cast<double>()).array() + 1.0;
-                CHECK(logreg_test::rel_error(g, gref) < 100 * tolerance<TestType>());
-            }
+    for (const Isa isa : supported_isas()) {
+        const auto& set = detail::kernels::kernel_set<TestType>(isa);
+        REQUIRE(set.isa == isa);
+        for (const Index d : {Index{1}, Index{15}, Index{16}, Index{17}, Index{33}, Index{784}})
+            for (const Index c : {Index{2}, Index{5}, Index{10}, Index{13}, Index{33}})
+                for (const Index b : {Index{1}, Index{3}, Index{4}, Index{5}, Index{16}, Index{19}}) {
+                    CAPTURE(isa_name(isa), d, c, b);
+                    const RowMatrix<TestType> x = logreg_test::random_matrix<TestType>(b, d, gen);
+                    const RowMatrix<TestType> w = logreg_test::random_matrix<TestType>(c, d, gen);
+                    const Vector<TestType> bias = logreg_test::random_matrix<TestType>(c, 1, gen);
+                    const RowMatrix<TestType> dz = logreg_test::random_matrix<TestType>(b, c, gen);
+                    RowMatrix<TestType> z(b, c);
+                    set.logits(x.data(), d, b, w.data(), d, c, d, bias.data(), z.data(), c);
+                    Eigen::MatrixXd zref = x.template cast<double>() * w.template cast<double>().transpose();
+                    zref.rowwise() += bias.template cast<double>().transpose();
+                    CHECK(logreg_test::rel_error(z, zref) < 100 * tolerance<TestType>());
+                    RowMatrix<TestType> g = RowMatrix<TestType>::Ones(c, d);  // the kernel adds to g
+                    set.add_weight_gradient(x.data(), d, b, dz.data(), c, c, g.data(), d, d, false);
+                    const Eigen::MatrixXd gref = dz.template cast<double>().transpose() * x.template cast<double>();
+                    CHECK(logreg_test::rel_error(g, (gref.array() + 1.0).matrix()) < 100 * tolerance<TestType>());
+                    g.setConstant(std::numeric_limits<TestType>::quiet_NaN());  // overwrite never reads g
+                    set.add_weight_gradient(x.data(), d, b, dz.data(), c, c, g.data(), d, d, true);
+                    CHECK(logreg_test::rel_error(g, gref) < 100 * tolerance<TestType>());
+                }
+        // Bytes to Scalar: exact (every byte and the products are representable), any length.
+        for (const Index d : {Index{1}, Index{7}, Index{16}, Index{31}, Index{784}}) {
+            CAPTURE(isa_name(isa), d);
+            const RowMatrix<std::uint8_t> bytes = random_features<TestType, std::uint8_t>(1, d, gen);
+            const Vector<TestType> offset = Vector<TestType>::LinSpaced(d, 0, 64),
+                                   scale = Vector<TestType>::Constant(d, 0.25);
+            Vector<TestType> out(d);
+            set.convert_bytes(bytes.data(), d, offset.data(), scale.data(), out.data());
+            for (Index j = 0; j < d; ++j)
+                REQUIRE(out[j] == (static_cast<TestType>(bytes(0, j)) - offset[j]) * scale[j]);
+        }
+    }
+}
+
+TEMPLATE_TEST_CASE("training with each kernel set is bitwise reproducible and agrees with the other sets", "[kernels]",
+                   float, double) {
+    auto gen = logreg_test::rng(903);
+    const Index n = 600, d = 50, c = 7;
+    Dataset<std::uint8_t> data(random_features<TestType, std::uint8_t>(n, d, gen),
+                               logreg_test::random_labels(n, static_cast<int>(c), gen), static_cast<int>(c));
+    const auto pre = Preprocessor<TestType>::unit(d);
+    for (const int threads : {1, 2}) {
+        TrainOptions o;
+        o.epochs = 3;
+        o.batch_size = 64;
+        o.threads = threads;
+        o.sgd.lr = 0.1;
+        o.sgd.momentum = 0.9;
+        const auto train = [&] {
+            Trainer<TestType> trainer(LinearSoftmax<TestType>(d, c, Init::uniform, 5), o);
+            trainer.fit(data, pre);
+            return trainer.model().weight();
+        };
+        RowMatrix<TestType> first;
+        for (const Isa isa : supported_isas()) {
+            CAPTURE(threads, isa_name(isa));
+            const detail::ScopedKernelIsa use(isa);
+            const RowMatrix<TestType> w = train();
+            CHECK((train().array() == w.array()).all());  // the same set and threads: the same bits
+            if (first.size() == 0)
+                first = w;
+            else  // another set rounds differently (SSE2 has no FMA): close, not equal
+                CHECK(logreg_test::rel_error(w, first) < (std::is_same_v<TestType, float> ? 1e-4 : 1e-12));
+        }
+    }
+}
+
+TEST_CASE("LOGREG_ISA's sets: the best first, the portable set always there", "[kernels]") {
+    const std::vector<Isa> isas = supported_isas();
+    REQUIRE(isas.back() == Isa::portable);
+    for (std::size_t i = 1; i < isas.size(); ++i) CHECK(static_cast<int>(isas[i - 1]) > static_cast<int>(isas[i]));
+    for (const Isa isa : isas) {
+        const detail::ScopedKernelIsa use(isa);
+        CHECK(kernel_isa() == isa);
+        CHECK(detail::kernels::active<float>().isa == isa);
+    }
+    std::cout << "test_kernels: this CPU runs";
+    for (const Isa isa : isas) std::cout << " " << isa_name(isa) << " (" << isa_description(isa) << ")";
+    std::cout << "\n";
 }
 
 }  // namespace kernels_test

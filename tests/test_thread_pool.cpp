@@ -201,4 +201,75 @@ TEMPLATE_TEST_CASE("the threads' fused gradient-and-update equals the gradient f
     }
 }
 
+TEMPLATE_TEST_CASE("with more threads than classes the update is shared by columns, bitwise as by classes", "[threads]",
+                   float, double) {
+    // 16 threads (oversubscribed on a small machine) and 4 threads on 10 and 3 classes: sharing
+    // the combine-and-update phase by feature columns must give exactly the bits of sharing it by
+    // classes (the sums run in the same slice order; every update rule is elementwise), run after run.
+    // d is a multiple of 16: Eigen's vectorised float sqrt (EIGEN_FAST_MATH) differs from
+    // std::sqrt in the last bit, so Adam's bits depend on which elements are done in vectors,
+    // which with rows of 16 floats is the same whatever the share.
+    using Share = typename detail::BatchGradient<TestType>::Share;
+    const Index n = 420, d = 64;
+    std::mt19937_64 gen(logreg_test::seed() + 17);
+    const RowMatrix<std::uint8_t> x =
+        (logreg_test::random_matrix<double>(n, d, gen, 1.0).array() * 127 + 128).cast<std::uint8_t>().matrix();
+    const auto pre = Preprocessor<TestType>::unit(d);
+    const IndexVector rows = shuffled_indices(n, 5);
+    for (const Index c : {Index{10}, Index{3}})
+        for (const int threads : {16, 4}) {
+            const LabelVector y = logreg_test::random_labels(n, static_cast<int>(c), gen);
+            ThreadPool pool(threads);
+            const CrossEntropy<TestType> loss;
+            // The gradient alone: by columns, by classes, and on one thread (a different sum order).
+            detail::BatchGradient<TestType> cols, rows_shared, one;
+            cols.reserve(n, d, c, threads);
+            rows_shared.reserve(n, d, c, threads);
+            rows_shared.set_share(Share::classes);
+            one.reserve(n, d, c, 1);
+            const LinearSoftmax<TestType> m(d, c, Init::uniform, 3);
+            cols.compute(m, loss, x, y, Vector<double>(), rows.data(), n, pre, pool);
+            rows_shared.compute(m, loss, x, y, Vector<double>(), rows.data(), n, pre, pool);
+            ThreadPool single(1);
+            one.compute(m, loss, x, y, Vector<double>(), rows.data(), n, pre, single);
+            CAPTURE(c, threads);
+            REQUIRE(cols.gradient().weight == rows_shared.gradient().weight);
+            REQUIRE(cols.gradient().bias == rows_shared.gradient().bias);
+            CHECK(logreg_test::rel_error(cols.gradient().weight, one.gradient().weight) <
+                  (std::is_same_v<TestType, float> ? 1e-5 : 1e-13));
+            // Steps of each optimizer.
+            const auto run = [&](auto optimizer, double lr, Share share) {
+                LinearSoftmax<TestType> model(d, c, Init::uniform, 11);
+                detail::BatchGradient<TestType> engine;
+                engine.reserve(n, d, c, threads);
+                engine.set_share(share);
+                for (Index step = 0; step < 3; ++step) {
+                    const Index count = step == 2 ? n / 2 : n;
+                    engine.compute_and_step(model, optimizer, lr, loss, x, y, Vector<double>(), rows.data(), count, pre,
+                                            pool);
+                    REQUIRE(engine.updated_finite());
+                }
+                return model;
+            };
+            SGDParams sgd;
+            sgd.momentum = 0.9;
+            sgd.nesterov = true;
+            sgd.weight_decay = 0.01;
+            AdamParams adam;
+            adam.amsgrad = true;
+            AdamWParams adamw;
+            adamw.weight_decay = 0.1;
+            const auto same = [](const LinearSoftmax<TestType>& a, const LinearSoftmax<TestType>& b) {
+                return a.weight() == b.weight() && a.bias() == b.bias();
+            };
+            const auto s1 = run(SGD<TestType>(sgd), 0.3, Share::automatic);
+            CHECK(same(s1, run(SGD<TestType>(sgd), 0.3, Share::classes)));
+            CHECK(same(s1, run(SGD<TestType>(sgd), 0.3, Share::automatic)));
+            const auto a1 = run(Adam<TestType>(adam), 0.01, Share::automatic);
+            CHECK(same(a1, run(Adam<TestType>(adam), 0.01, Share::classes)));
+            const auto w1 = run(AdamW<TestType>(adamw), 0.01, Share::columns);
+            CHECK(same(w1, run(AdamW<TestType>(adamw), 0.01, Share::classes)));
+        }
+}
+
 }  // namespace thread_pool_test

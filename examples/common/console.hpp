@@ -15,7 +15,8 @@
 
 namespace examples {
 
-/// Compiler, SIMD level Eigen uses, threads and NDEBUG, in one line; warns loudly when unoptimised.
+/// Compiler, the kernel set chosen at run time, the SIMD level Eigen was compiled for, threads and
+/// NDEBUG, in one line; warns loudly when unoptimised. Throws InvalidParameter for a bad LOGREG_ISA.
 inline void print_build_info(std::ostream& out, int threads) {
 #if defined(__clang__)
     const std::string compiler = std::string("clang ") + __clang_version__;
@@ -29,7 +30,11 @@ inline void print_build_info(std::ostream& out, int threads) {
 #else
     const char* ndebug = "NDEBUG off (assertions enabled)";
 #endif
-    out << "logreg " << logreg::version << " | " << compiler << " | SIMD: " << Eigen::SimdInstructionSetsInUse()
+    // The kernels are chosen when the program runs (logreg/kernel_isa.hpp); Eigen's own code,
+    // outside the hot path, uses what the compile flags allow.
+    const logreg::Isa isa = logreg::kernel_isa();
+    out << "logreg " << logreg::version << " | " << compiler << " | kernels: " << logreg::isa_name(isa) << " ("
+        << logreg::isa_description(isa) << ") | Eigen: " << Eigen::SimdInstructionSetsInUse()
         << " | threads: " << threads << " | " << ndebug << "\n";
 #ifndef __OPTIMIZE__
     out << "WARNING: this program was built WITHOUT optimisation; training will be 10-100x slower.\n"

@@ -113,32 +113,22 @@ public:
         if (first < 0 || count < 0 || first + count > model.num_classes() || grad.bias.size() != model.num_classes())
             throw InvalidParameter(detail::cat(label(), "::update_rows: classes [", first, ", ", first + count,
                                                ") of a model with ", model.num_classes()));
-        if (m_w_.rows() != model.num_classes())
-            throw InvalidParameter(
-                detail::cat(label(), "::update_rows: call begin_step() first (it creates the moments)"));
-        const FlushDenormals flush;
-        auto w = model.weight().middleRows(first, count);
-        auto gw = grad.weight.middleRows(first, count);
-        auto b = model.bias().segment(first, count);
-        auto gb = grad.bias.segment(first, count);
-        if (grad_scale != Scalar(1)) {
-            gw *= grad_scale;
-            gb *= grad_scale;
-        }
-        const double bias_decay = params_.decay_bias ? params_.weight_decay : 0.0;
-        if (params_.amsgrad) {
-            update(w.array(), gw.array(), m_w_.middleRows(first, count).array(), v_w_.middleRows(first, count).array(),
-                   vmax_w_.middleRows(first, count).array(), params_.weight_decay, lr);
-            update(b.array(), gb.array(), m_b_.segment(first, count).array(), v_b_.segment(first, count).array(),
-                   vmax_b_.segment(first, count).array(), bias_decay, lr);
-        } else {  // no maximum: pass v, which update() then leaves alone
-            update(w.array(), gw.array(), m_w_.middleRows(first, count).array(), v_w_.middleRows(first, count).array(),
-                   v_w_.middleRows(first, count).array(), params_.weight_decay, lr);
-            update(b.array(), gb.array(), m_b_.segment(first, count).array(), v_b_.segment(first, count).array(),
-                   v_b_.segment(first, count).array(), bias_decay, lr);
-        }
-        const bool w_finite = detail::all_finite(w.data(), w.size());
-        return detail::all_finite(b.data(), b.size()) && w_finite;
+        return update_part(model, grad, lr, first, count, 0, model.num_features(), first, count, grad_scale);
+    }
+
+    /// The same update for W's columns [first_feature, first_feature + features) of every class
+    /// and b's entries [first_bias, first_bias + biases) (see logreg/optimizer.hpp).
+    bool update_columns(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, const ColumnBlock& part,
+                        Scalar grad_scale = Scalar(1)) {
+        if (part.first_feature < 0 || part.features < 0 || part.first_feature + part.features > model.num_features() ||
+            part.first_bias < 0 || part.biases < 0 || part.first_bias + part.biases > model.num_classes() ||
+            grad.bias.size() != model.num_classes())
+            throw InvalidParameter(detail::cat(
+                label(), "::update_columns: features [", part.first_feature, ", ", part.first_feature + part.features,
+                ") and biases [", part.first_bias, ", ", part.first_bias + part.biases, ") of a model with ",
+                model.num_features(), " features and ", model.num_classes(), " classes"));
+        return update_part(model, grad, lr, 0, model.num_classes(), part.first_feature, part.features, part.first_bias,
+                           part.biases, grad_scale);
     }
 
     void end_step() { ++steps_; }
@@ -212,6 +202,38 @@ public:
     }
 
 private:
+    /// The update of W's block [c0, c0 + nc) x [j0, j0 + nj) and b's entries [b0, b0 + nb).
+    bool update_part(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, Index c0, Index nc, Index j0,
+                     Index nj, Index b0, Index nb, Scalar grad_scale) {
+        if (m_w_.rows() != model.num_classes())
+            throw InvalidParameter(
+                detail::cat(label(), "::update_rows: call begin_step() first (it creates the moments)"));
+        const FlushDenormals flush;
+        auto w = model.weight().block(c0, j0, nc, nj);
+        auto gw = grad.weight.block(c0, j0, nc, nj);
+        auto b = model.bias().segment(b0, nb);
+        auto gb = grad.bias.segment(b0, nb);
+        if (grad_scale != Scalar(1)) {
+            gw *= grad_scale;
+            gb *= grad_scale;
+        }
+        const double bias_decay = params_.decay_bias ? params_.weight_decay : 0.0;
+        if (params_.amsgrad) {
+            update(w.array(), gw.array(), m_w_.block(c0, j0, nc, nj).array(), v_w_.block(c0, j0, nc, nj).array(),
+                   vmax_w_.block(c0, j0, nc, nj).array(), params_.weight_decay, lr);
+            update(b.array(), gb.array(), m_b_.segment(b0, nb).array(), v_b_.segment(b0, nb).array(),
+                   vmax_b_.segment(b0, nb).array(), bias_decay, lr);
+        } else {  // no maximum: pass v, which update() then leaves alone
+            update(w.array(), gw.array(), m_w_.block(c0, j0, nc, nj).array(), v_w_.block(c0, j0, nc, nj).array(),
+                   v_w_.block(c0, j0, nc, nj).array(), params_.weight_decay, lr);
+            update(b.array(), gb.array(), m_b_.segment(b0, nb).array(), v_b_.segment(b0, nb).array(),
+                   v_b_.segment(b0, nb).array(), bias_decay, lr);
+        }
+        bool finite = detail::all_finite(b.data(), b.size());
+        for (Index c = 0; c < nc; ++c) finite = detail::all_finite(w.data() + c * w.outerStride(), nj) && finite;
+        return finite;
+    }
+
     static const char* label() { return Decoupled ? "AdamW" : "Adam"; }
 
     // Elementwise on Eigen array views of one class range; the order of operations and roundings

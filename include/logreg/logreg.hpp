@@ -10,6 +10,7 @@
 #include <logreg/dataset.hpp>
 #include <logreg/error.hpp>
 #include <logreg/evaluate.hpp>
+#include <logreg/kernel_isa.hpp>
 #include <logreg/lbfgs.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/loss.hpp>

@@ -16,6 +16,11 @@
 //       so it must touch nothing but those rows (of the model, the gradient and its own buffers);
 //       returns true if every parameter it wrote is finite. The gradient is scratch.
 //   void end_step();                        once per step, after every class was updated
+//   bool update_columns(LinearSoftmax<S>&, Gradient<S>&, double lr, const ColumnBlock&, S grad_scale);
+//       optional: the same update for W's columns [first_feature, first_feature + features) of
+//       every class and b's entries [first_bias, first_bias + biases). With more threads than
+//       classes the engine splits the update this way, so every thread has a share; an optimizer
+//       without it is split by classes (threads beyond the class count then wait)
 //   long long steps() const;  void reset(); updates applied so far; forget all state
 //   OptimizerState<S> state() const;  void restore(const OptimizerState<S>&);
 //       everything a checkpoint needs to continue bitwise; restore() throws InvalidParameter
@@ -41,6 +46,13 @@ struct OptimizerState {
     long long steps = 0;
     std::map<std::string, RowMatrix<Scalar>> matrices;  ///< shaped like W: classes x features
     std::map<std::string, Vector<Scalar>> vectors;      ///< shaped like b: classes
+};
+
+/// A share of the parameters for Optimizer::update_columns: W's columns [first_feature,
+/// first_feature + features) of every class, and b's entries [first_bias, first_bias + biases).
+struct ColumnBlock {
+    Index first_feature = 0, features = 0;
+    Index first_bias = 0, biases = 0;
 };
 
 /// One whole update: begin_step, update_rows over every class, end_step (what a single thread does).
@@ -71,6 +83,14 @@ struct has_step_parts<
                 decltype(bool(std::declval<O&>().update_rows(
                     std::declval<LinearSoftmax<S>&>(), std::declval<Gradient<S>&>(), 0.0, Index{}, Index{}, S{}))),
                 decltype(std::declval<O&>().end_step())>> : std::true_type {};
+
+template <typename O, typename S, typename = void>
+struct has_update_columns : std::false_type {};
+template <typename O, typename S>
+struct has_update_columns<O, S,
+                          std::void_t<decltype(bool(std::declval<O&>().update_columns(
+                              std::declval<LinearSoftmax<S>&>(), std::declval<Gradient<S>&>(), 0.0,
+                              std::declval<const ColumnBlock&>(), S{})))>> : std::true_type {};
 
 template <typename O, typename S, typename = void>
 struct has_state : std::false_type {};

@@ -105,33 +105,23 @@ public:
         if (first < 0 || count < 0 || first + count > model.num_classes() || grad.bias.size() != model.num_classes())
             throw InvalidParameter(detail::cat("SGD::update_rows: classes [", first, ", ", first + count,
                                                ") of a model with ", model.num_classes()));
-        if (params_.momentum != 0 && weight_buf_.rows() != model.num_classes())
-            throw InvalidParameter("SGD::update_rows: call begin_step() first (it creates the momentum buffers)");
-        auto w = model.weight().middleRows(first, count);
-        auto gw = grad.weight.middleRows(first, count);
-        auto b = model.bias().segment(first, count);
-        auto gb = grad.bias.segment(first, count);
-        const double bias_decay = params_.decay_bias ? params_.weight_decay : 0.0;
-        if (params_.momentum == 0 && params_.weight_decay == 0) {  // the common case, in one pass
-            const bool w_finite = plain_update(w.data(), gw.data(), w.size(), grad_scale, lr);
-            const bool b_finite = plain_update(b.data(), gb.data(), b.size(), grad_scale, lr);  // always applied
-            return w_finite && b_finite;
-        }
-        const detail::FlushDenormals flush;  // a momentum buffer decays into denormals where the gradient is zero
-        if (grad_scale != Scalar(1)) {
-            gw *= grad_scale;
-            gb *= grad_scale;
-        }
-        // Without momentum the buffers are empty: pass the gradient, which update() then ignores.
-        if (params_.momentum != 0) {
-            update(w, gw, weight_buf_.middleRows(first, count), params_.weight_decay, lr);
-            update(b, gb, bias_buf_.segment(first, count), bias_decay, lr);
-        } else {
-            update(w, gw, gw, params_.weight_decay, lr);
-            update(b, gb, gb, bias_decay, lr);
-        }
-        const bool w_finite = detail::all_finite(w.data(), w.size());
-        return detail::all_finite(b.data(), b.size()) && w_finite;
+        return update_part(model, grad, lr, first, count, 0, model.num_features(), first, count, grad_scale);
+    }
+
+    /// The same update for W's columns [first_feature, first_feature + features) of every class
+    /// and b's entries [first_bias, first_bias + biases): how the engine shares an update among
+    /// more threads than there are classes.
+    bool update_columns(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, const ColumnBlock& part,
+                        Scalar grad_scale = Scalar(1)) {
+        if (part.first_feature < 0 || part.features < 0 || part.first_feature + part.features > model.num_features() ||
+            part.first_bias < 0 || part.biases < 0 || part.first_bias + part.biases > model.num_classes() ||
+            grad.bias.size() != model.num_classes())
+            throw InvalidParameter(detail::cat(
+                "SGD::update_columns: features [", part.first_feature, ", ", part.first_feature + part.features,
+                ") and biases [", part.first_bias, ", ", part.first_bias + part.biases, ") of a model with ",
+                model.num_features(), " features and ", model.num_classes(), " classes"));
+        return update_part(model, grad, lr, 0, model.num_classes(), part.first_feature, part.features, part.first_bias,
+                           part.biases, grad_scale);
     }
 
     void end_step() {
@@ -184,6 +174,41 @@ public:
     }
 
 private:
+    /// The update of W's block [c0, c0 + nc) x [j0, j0 + nj) and b's entries [b0, b0 + nb).
+    bool update_part(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, Index c0, Index nc, Index j0,
+                     Index nj, Index b0, Index nb, Scalar grad_scale) {
+        if (params_.momentum != 0 && weight_buf_.rows() != model.num_classes())
+            throw InvalidParameter("SGD::update_rows: call begin_step() first (it creates the momentum buffers)");
+        auto w = model.weight().block(c0, j0, nc, nj);
+        auto gw = grad.weight.block(c0, j0, nc, nj);
+        auto b = model.bias().segment(b0, nb);
+        auto gb = grad.bias.segment(b0, nb);
+        const double bias_decay = params_.decay_bias ? params_.weight_decay : 0.0;
+        bool finite = true;
+        if (params_.momentum == 0 && params_.weight_decay == 0) {  // the common case, in one pass per row
+            for (Index c = 0; c < nc; ++c)  // rows of a block of row-major matrices: outerStride() apart
+                finite = plain_update(w.data() + c * w.outerStride(), gw.data() + c * gw.outerStride(), nj, grad_scale,
+                                      lr) &&
+                         finite;
+            return plain_update(b.data(), gb.data(), nb, grad_scale, lr) && finite;  // always applied
+        }
+        const detail::FlushDenormals flush;  // a momentum buffer decays into denormals where the gradient is zero
+        if (grad_scale != Scalar(1)) {
+            gw *= grad_scale;
+            gb *= grad_scale;
+        }
+        // Without momentum the buffers are empty: pass the gradient, which update() then ignores.
+        if (params_.momentum != 0) {
+            update(w, gw, weight_buf_.block(c0, j0, nc, nj), params_.weight_decay, lr);
+            update(b, gb, bias_buf_.segment(b0, nb), bias_decay, lr);
+        } else {
+            update(w, gw, gw, params_.weight_decay, lr);
+            update(b, gb, gb, bias_decay, lr);
+        }
+        for (Index c = 0; c < nc; ++c) finite = detail::all_finite(w.data() + c * w.outerStride(), nj) && finite;
+        return detail::all_finite(b.data(), b.size()) && finite;
+    }
+
     // p, g and buf are Eigen blocks: views, so updating them updates the parameters.
     template <typename P, typename G, typename B>
     void update(P p, G g, B buf, double weight_decay, double lr) {

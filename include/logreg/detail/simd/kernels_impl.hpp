@@ -1,0 +1,175 @@
+// logreg/detail/simd/kernels_impl.hpp - the kernels, written once for every instruction set.
+//
+// No include guard, on purpose: each kernel set's header (portable.hpp, x86.hpp) includes this
+// file inside its own namespace, after defining there
+//   Vec<float>, Vec<double>   the vector type R and its operations (load, store, set1, madd,
+//                             sub, mul, sum, load_bytes) and `width`, the Scalars per vector;
+//   this_isa                  the Isa the set is for;
+//   vector_registers          how many vector registers the set can use,
+// and under the instruction set's target attribute, so the same text compiles to SSE2, AVX2 or
+// AVX-512 code in one translation unit. It includes nothing itself.
+//
+// A softmax-regression step multiplies a tall batch by a very flat weight matrix (C = 10
+// outputs, D = 784 inputs). General GEMM packs both operands for every call and blocks for
+// large square shapes, which is wasted work here. These kernels walk the D axis once per small
+// tile instead, keeping all partial sums in registers:
+//   logits:   z[r][c] = sum_j x[r][j] w[c][j] + b[c]   (RB rows x CB classes of accumulators)
+//   gradient: g[c][j] += sum_r dz[r][c] x[r][j]         (CB classes x 2 vectors of g kept in
+//                                                        registers while every row is added)
+
+/// Rows per logits tile: RB x CB accumulators + RB x vectors + one w vector fit the registers.
+constexpr int forward_rows = vector_registers >= 32 ? 4 : 2;
+/// Classes per logits tile.
+constexpr int forward_classes = 5;
+/// Largest class tile of the gradient kernel: 2 x CB accumulators + two x vectors + one broadcast.
+constexpr int gradient_classes = vector_registers >= 32 ? 12 : 6;
+
+/// z[r][c] = x[r] . w[c] + b[c] for RB rows and CB classes; every w vector is loaded once per
+/// tile and shared by RB rows, every x vector shared by CB classes.
+template <int RB, int CB, typename Scalar>
+inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias, Scalar* z,
+                        Index ldz) {
+    using V = Vec<Scalar>;
+    using R = typename V::R;
+    constexpr Index S = V::width;
+    R acc[RB][CB];
+    for (int r = 0; r < RB; ++r)
+        for (int c = 0; c < CB; ++c) acc[r][c] = V::zero();
+    const Index dv = d - d % S;  // the vector part of each row; the rest is done in scalars
+    for (Index j = 0; j < dv; j += S) {
+        R xv[RB];
+        for (int r = 0; r < RB; ++r) xv[r] = V::load(x + r * ldx + j);
+        for (int c = 0; c < CB; ++c) {
+            const R wv = V::load(w + c * ldw + j);
+            for (int r = 0; r < RB; ++r) acc[r][c] = V::madd(xv[r], wv, acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RB; ++r)
+        for (int c = 0; c < CB; ++c) {
+            Scalar s = V::sum(acc[r][c]);
+            for (Index k = dv; k < d; ++k) s += x[r * ldx + k] * w[c * ldw + k];
+            z[r * ldz + c] = s + bias[c];
+        }
+}
+
+/// Runs logits_tile<RB, n> for a run-time n in [1, CB] (the last, narrower class tile).
+template <int RB, int CB, typename Scalar>
+inline void logits_tile_n(int n, const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias,
+                          Scalar* z, Index ldz) {
+    if constexpr (CB >= 1) {
+        if (n == CB)
+            logits_tile<RB, CB>(x, ldx, w, ldw, d, bias, z, ldz);
+        else
+            logits_tile_n<RB, CB - 1>(n, x, ldx, w, ldw, d, bias, z, ldz);
+    }
+}
+
+/// KernelSet::logits.
+template <typename Scalar>
+void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Index ldw, Index classes, Index d,
+            const Scalar* bias, Scalar* z, Index ldz) {
+    constexpr int RB = forward_rows, CB = forward_classes;
+    Index r = 0;
+    for (; r + RB <= rows; r += RB)
+        for (Index c = 0; c < classes; c += CB) {
+            const int n = static_cast<int>(std::min<Index>(CB, classes - c));
+            logits_tile_n<RB, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
+        }
+    for (; r < rows; ++r)
+        for (Index c = 0; c < classes; c += CB) {
+            const int n = static_cast<int>(std::min<Index>(CB, classes - c));
+            logits_tile_n<1, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
+        }
+}
+
+/// g[c][j] += sum_r dz[r][c] x[r][j] for CB classes: two vectors of each of the CB rows of g stay
+/// in registers while all `rows` rows are added, so g is read and written once per call and
+/// every broadcast of dz[r][c] feeds two multiply-adds.
+template <int CB, typename Scalar>
+inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g, Index ldg,
+                          Index d, bool overwrite) {
+    using V = Vec<Scalar>;
+    using R = typename V::R;
+    constexpr Index S = V::width;
+    const Index d2 = d - d % (2 * S), dv = d - d % S;
+    Index j = 0;
+    for (; j < d2; j += 2 * S) {
+        R a0[CB], a1[CB];
+        for (int c = 0; c < CB; ++c) {
+            a0[c] = overwrite ? V::zero() : V::load(g + c * ldg + j);
+            a1[c] = overwrite ? V::zero() : V::load(g + c * ldg + j + S);
+        }
+        for (Index r = 0; r < rows; ++r) {
+            const R x0 = V::load(x + r * ldx + j), x1 = V::load(x + r * ldx + j + S);
+            const Scalar* dzr = dz + r * ldz;
+            for (int c = 0; c < CB; ++c) {
+                const R s = V::set1(dzr[c]);
+                a0[c] = V::madd(s, x0, a0[c]);
+                a1[c] = V::madd(s, x1, a1[c]);
+            }
+        }
+        for (int c = 0; c < CB; ++c) {
+            V::store(g + c * ldg + j, a0[c]);
+            V::store(g + c * ldg + j + S, a1[c]);
+        }
+    }
+    for (; j < dv; j += S) {
+        R a[CB];
+        for (int c = 0; c < CB; ++c) a[c] = overwrite ? V::zero() : V::load(g + c * ldg + j);
+        for (Index r = 0; r < rows; ++r) {
+            const R xv = V::load(x + r * ldx + j);
+            for (int c = 0; c < CB; ++c) a[c] = V::madd(V::set1(dz[r * ldz + c]), xv, a[c]);
+        }
+        for (int c = 0; c < CB; ++c) V::store(g + c * ldg + j, a[c]);
+    }
+    for (; j < d; ++j)
+        for (int c = 0; c < CB; ++c) {
+            Scalar s = overwrite ? Scalar(0) : g[c * ldg + j];
+            for (Index r = 0; r < rows; ++r) s += dz[r * ldz + c] * x[r * ldx + j];
+            g[c * ldg + j] = s;
+        }
+}
+
+template <int CB, typename Scalar>
+inline void gradient_tile_n(int n, const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g,
+                            Index ldg, Index d, bool overwrite) {
+    if constexpr (CB >= 1) {
+        if (n == CB)
+            gradient_tile<CB>(x, ldx, rows, dz, ldz, g, ldg, d, overwrite);
+        else
+            gradient_tile_n<CB - 1>(n, x, ldx, rows, dz, ldz, g, ldg, d, overwrite);
+    }
+}
+
+/// KernelSet::add_weight_gradient.
+template <typename Scalar>
+void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Index classes, Scalar* g,
+                         Index ldg, Index d, bool overwrite) {
+    constexpr int CB = gradient_classes;
+    // Near-equal class tiles (10 -> one tile of 10, or 5 + 5 on 16 registers) rather than CB
+    // and a thin remainder.
+    const Index tiles = (classes + CB - 1) / CB;
+    const Index per = (classes + tiles - 1) / tiles;
+    for (Index c = 0; c < classes; c += per) {
+        const int n = static_cast<int>(std::min<Index>(per, classes - c));
+        gradient_tile_n<CB>(n, x, ldx, rows, dz + c, ldz, g + c * ldg, ldg, d, overwrite);
+    }
+}
+
+/// KernelSet::convert_bytes.
+template <typename Scalar>
+void convert_bytes(const std::uint8_t* src, Index d, const Scalar* offset, const Scalar* scale, Scalar* dst) {
+    using V = Vec<Scalar>;
+    constexpr Index S = V::width;
+    Index j = 0;
+    for (; j + S <= d; j += S)
+        V::store(dst + j, V::mul(V::sub(V::load_bytes(src + j), V::load(offset + j)), V::load(scale + j)));
+    for (; j < d; ++j) dst[j] = (static_cast<Scalar>(src[j]) - offset[j]) * scale[j];
+}
+
+/// This set's KernelSet.
+template <typename Scalar>
+constexpr KernelSet<Scalar> make_kernel_set() {
+    return {this_isa,        Vec<Scalar>::width,           forward_rows,
+            &logits<Scalar>, &add_weight_gradient<Scalar>, &convert_bytes<Scalar>};
+}

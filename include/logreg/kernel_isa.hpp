@@ -1,0 +1,162 @@
+// logreg/kernel_isa.hpp - which SIMD kernel set the hot path runs, chosen when the program runs.
+//
+// The training kernels (logits, weight gradient, byte-to-float conversion) exist once per
+// instruction set: AVX-512 (F/BW/VL), AVX2 with FMA and SSE2 on x86-64, plus the portable set
+// written on Eigen's packets for the flags of the build (any CPU Eigen supports). One binary
+// built with default flags takes the best set the CPU has; LOGREG_ISA=avx2 (or sse2, portable)
+// forces a lower one for tests and comparisons. docs/design.md says why it works this way.
+#pragma once
+
+#include <logreg/error.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace logreg {
+
+/// A kernel set, lowest to highest.
+enum class Isa { portable = 0, sse2 = 1, avx2 = 2, avx512 = 3 };
+
+/// The name LOGREG_ISA takes for it: "portable", "sse2", "avx2", "avx512".
+inline const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::sse2:
+            return "sse2";
+        case Isa::avx2:
+            return "avx2";
+        case Isa::avx512:
+            return "avx512";
+        case Isa::portable:
+            break;
+    }
+    return "portable";
+}
+
+/// What the set needs of the CPU, for messages and the programs' build line.
+inline const char* isa_description(Isa isa) {
+    switch (isa) {
+        case Isa::sse2:
+            return "SSE2";
+        case Isa::avx2:
+            return "AVX2+FMA";
+        case Isa::avx512:
+            return "AVX-512 F/BW/VL";
+        case Isa::portable:
+            break;
+    }
+    return "Eigen packets of the build's flags";
+}
+
+namespace detail {
+
+/// True if this build contains the x86 kernel sets (x86-64 with GCC or Clang: they are compiled
+/// with target attributes, whatever the global flags).
+constexpr bool has_x86_kernels() {
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+    return true;
+#else
+    return false;
+#endif
+}
+
+/// True if the CPU (and the operating system, which must save the wider registers) can run `isa`.
+inline bool cpu_supports(Isa isa) {
+    if (isa == Isa::portable) return true;
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+    // __builtin_cpu_supports checks the OS's XSAVE state too (libgcc / compiler-rt cpu model).
+    __builtin_cpu_init();
+    switch (isa) {
+        case Isa::sse2:
+            return true;  // part of x86-64
+        case Isa::avx2:
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        case Isa::avx512:
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+                   __builtin_cpu_supports("fma");
+        case Isa::portable:
+            break;
+    }
+#endif
+    return false;
+}
+
+/// Set by tests (ScopedKernelIsa) to run one set in-process; -1 when unset.
+inline std::atomic<int> isa_override{-1};
+
+/// What LOGREG_ISA asked for, read once: the set, or the message of why it cannot be used.
+struct IsaRequest {
+    Isa isa = Isa::portable;
+    std::string error;  // non-empty: LOGREG_ISA names no set, or one the CPU cannot run
+};
+
+inline Isa best_supported_isa() {
+    for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2})
+        if (has_x86_kernels() && cpu_supports(isa)) return isa;
+    return Isa::portable;
+}
+
+inline IsaRequest read_isa_request() {
+    IsaRequest r;
+    r.isa = best_supported_isa();
+    const char* env = std::getenv("LOGREG_ISA");
+    if (env == nullptr || *env == '\0' || std::string(env) == "auto" || std::string(env) == "best") return r;
+    const std::string want(env);
+    std::string known;
+    for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2, Isa::portable}) {
+        const bool built = isa == Isa::portable || has_x86_kernels();
+        if (want == isa_name(isa)) {
+            if (!built || !cpu_supports(isa)) {
+                r.error = std::string("LOGREG_ISA=") + want + ": this CPU or build cannot run the " +
+                          isa_description(isa) + " kernels (best here: " + isa_name(r.isa) + ")";
+            } else {
+                r.isa = isa;
+            }
+            return r;
+        }
+        known += known.empty() ? "" : ", ";
+        known += isa_name(isa);
+    }
+    r.error = "LOGREG_ISA=" + want.substr(0, 32) + ": expected auto, " + known;
+    return r;
+}
+
+}  // namespace detail
+
+/// The kernel sets this build and CPU can run, best first (the portable set is always last).
+inline std::vector<Isa> supported_isas() {
+    std::vector<Isa> out;
+    for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2})
+        if (detail::has_x86_kernels() && detail::cpu_supports(isa)) out.push_back(isa);
+    out.push_back(Isa::portable);
+    return out;
+}
+
+/// The kernel set training runs: the best this CPU supports, or the one LOGREG_ISA names.
+/// Throws InvalidParameter when LOGREG_ISA names no set or one this CPU cannot run.
+inline Isa kernel_isa() {
+    const int forced = detail::isa_override.load(std::memory_order_relaxed);
+    if (forced >= 0) return static_cast<Isa>(forced);
+    static const detail::IsaRequest request = detail::read_isa_request();
+    if (!request.error.empty()) throw InvalidParameter(request.error);
+    return request.isa;
+}
+
+namespace detail {
+
+/// Runs the kernels of `isa` in this process until destroyed (tests; not for concurrent training).
+class ScopedKernelIsa {
+public:
+    explicit ScopedKernelIsa(Isa isa) : previous_(isa_override.exchange(static_cast<int>(isa))) {}
+    ~ScopedKernelIsa() { isa_override.store(previous_); }
+    ScopedKernelIsa(const ScopedKernelIsa&) = delete;
+    ScopedKernelIsa& operator=(const ScopedKernelIsa&) = delete;
+
+private:
+    int previous_;
+};
+
+}  // namespace detail
+}  // namespace logreg
