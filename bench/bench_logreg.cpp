@@ -13,10 +13,15 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <random>
 #include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
 
 namespace {
 
@@ -280,6 +285,93 @@ void BM_Step_Ref(benchmark::State& state) {
     set_rates(state, b, 2 * gemm_flops(b));
 }
 
+// ---- one core's arithmetic peak with the kernel set chosen at run time ----
+//
+// Independent multiply-add chains in registers, nothing from memory: the most FLOP/s a core can
+// do with the vectors the kernels use (a GEMM gets to about 90% of it). The floor of an epoch in
+// docs/performance.md is its FLOP count at this rate.
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+template <typename T>
+__attribute__((target("avx512f"))) double fma_peak_avx512(Index n) {
+    constexpr int K = 12;  // chains: > latency (4) x FMA units (2)
+    __m512 acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = _mm512_set1_ps(static_cast<float>(k));
+    const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+    for (Index i = 0; i < n; ++i)
+        for (int k = 0; k < K; ++k) acc[k] = _mm512_fmadd_ps(acc[k], a, b);
+    for (int k = 1; k < K; ++k) acc[0] = _mm512_add_ps(acc[0], acc[k]);
+    benchmark::DoNotOptimize(acc[0]);
+    return 2.0 * 16 * K * static_cast<double>(n) / (sizeof(T) / sizeof(float));
+}
+template <typename T>
+__attribute__((target("avx2,fma"))) double fma_peak_avx2(Index n) {
+    constexpr int K = 12;
+    __m256 acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k));
+    const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+    for (Index i = 0; i < n; ++i)
+        for (int k = 0; k < K; ++k) acc[k] = _mm256_fmadd_ps(acc[k], a, b);
+    for (int k = 1; k < K; ++k) acc[0] = _mm256_add_ps(acc[0], acc[k]);
+    benchmark::DoNotOptimize(acc[0]);
+    return 2.0 * 8 * K * static_cast<double>(n) / (sizeof(T) / sizeof(float));
+}
+template <typename T>
+double fma_peak_sse2(Index n) {  // no FMA: a multiply and an add per pair of FLOPs
+    constexpr int K = 12;
+    __m128 acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = _mm_set1_ps(static_cast<float>(k));
+    const __m128 a = _mm_set1_ps(0.999f), b = _mm_set1_ps(1e-3f);
+    for (Index i = 0; i < n; ++i)
+        for (int k = 0; k < K; ++k) acc[k] = _mm_add_ps(_mm_mul_ps(acc[k], a), b);
+    for (int k = 1; k < K; ++k) acc[0] = _mm_add_ps(acc[0], acc[k]);
+    benchmark::DoNotOptimize(acc[0]);
+    return 2.0 * 4 * K * static_cast<double>(n) / (sizeof(T) / sizeof(float));
+}
+#endif
+
+/// FLOPs of n rounds of the multiply-add loop of the active kernel set (0: no x86 sets here).
+/// Doubles fill half the lanes of floats: the double peak is half the float peak.
+template <typename T>
+double fma_peak_round(Index n) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    switch (logreg::kernel_isa()) {
+        case logreg::Isa::avx512:
+            return fma_peak_avx512<T>(n);
+        case logreg::Isa::avx2:
+            return fma_peak_avx2<T>(n);
+        case logreg::Isa::sse2:
+            return fma_peak_sse2<T>(n);
+        case logreg::Isa::portable:
+            break;
+    }
+#endif
+    (void)n;
+    return 0;
+}
+
+/// The peak BM_FmaPeak<T> measured in this run (0 before it ran).
+template <typename T>
+double& peak_flops() {
+    static double peak = 0;
+    return peak;
+}
+
+template <typename T>
+void BM_FmaPeak(benchmark::State& state) {
+    double flops = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (auto _ : state) flops += fma_peak_round<T>(1 << 16);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (flops == 0) {
+        state.SkipWithError("no x86 kernel sets in this build: no peak to measure");
+        return;
+    }
+    peak_flops<T>() = flops / seconds;
+    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
+    state.SetLabel(logreg::isa_name(logreg::kernel_isa()));
+}
+
 // ---- a whole epoch: shuffled order, every batch, as Trainer::fit runs it ----
 
 void set_epoch_rates(benchmark::State& state, Index n) {
@@ -298,8 +390,16 @@ void BM_Epoch_Fast(benchmark::State& state) {
     o.sgd.lr = 0.01;
     logreg::Trainer<T> trainer(logreg::LinearSoftmax<T>(kFeatures, kClasses, logreg::Init::uniform, 1), o);
     const auto pre = logreg::Preprocessor<T>::unit(kFeatures);
+    const auto start = std::chrono::steady_clock::now();
     for (auto _ : state) benchmark::DoNotOptimize(trainer.fit(data, pre).history.size());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     set_epoch_rates(state, data.size());
+    // x_floor: this epoch's time over the floor, the epoch's FLOPs at one core's peak measured by
+    // BM_FmaPeak in this run (per thread, so 2 threads have a floor of half of it).
+    const double peak = peak_flops<T>() * static_cast<double>(o.threads);
+    if (peak > 0 && state.iterations() > 0)
+        state.counters["x_floor"] =
+            seconds / static_cast<double>(state.iterations()) / (2.0 * gemm_flops(data.size()) / peak);
 }
 
 template <typename T>
@@ -415,6 +515,57 @@ void BM_TwoThreadStep(benchmark::State& state) {
     benchmark::DoNotOptimize(context.m.data());
 }
 
+// ---- where a step's time goes, per phase, from 1 to 16 threads (the scaling model's inputs) ----
+//
+// SGD steps over a shuffled epoch with BatchGradient's phase timers on. Counters are microseconds
+// per step, averaged over the threads: gather (rows read and converted), logits, loss (softmax
+// and its gradient), dW (and db), wait (at the barrier: load imbalance and the slowest
+// thread's lateness), reduce (summing the threads' partial gradients) and update (the
+// optimizer). Beyond the machine's cores the threads take turns, so only the sums of work
+// (gather ... dW) stay meaningful there; docs/performance.md says what they predict.
+
+template <typename T>
+void BM_StepPhases(benchmark::State& state) {
+    const Index b = state.range(0);
+    const int threads = static_cast<int>(state.range(1));
+    const auto& data = mnist_like();
+    logreg::detail::ThreadPool pool(threads);
+    logreg::detail::BatchGradient<T> engine;
+    engine.reserve(b, kFeatures, kClasses, threads);
+    logreg::LinearSoftmax<T> model(kFeatures, kClasses, logreg::Init::uniform, 1);
+    logreg::SGD<T> sgd;
+    const logreg::CrossEntropy<T> loss;
+    const auto pre = logreg::Preprocessor<T>::unit(kFeatures);
+    const logreg::IndexVector order = logreg::shuffled_indices(data.size(), 7);
+    const logreg::Vector<double> no_weights;
+    engine.compute_and_step(model, sgd, 0.01, loss, data.features(), data.labels(), no_weights, order.data(), b, pre,
+                            pool);
+    engine.profile_phases(true);
+    Index at = 0;
+    for (auto _ : state) {
+        if (at + 2 * b > data.size()) at = 0;
+        engine.compute_and_step(model, sgd, 0.01, loss, data.features(), data.labels(), no_weights, order.data() + at,
+                                b, pre, pool, order.data() + at + b, b);
+        at += b;
+    }
+    using Times = typename logreg::detail::BatchGradient<T>::PhaseTimes;
+    const double per_step = 1e6 / static_cast<double>(state.iterations()) / threads;  // microseconds, thread mean
+    const auto mean = [&](double Times::*phase) {
+        double sum = 0;
+        for (const Times& t : engine.phase_times()) sum += t.*phase;
+        return sum * per_step;
+    };
+    state.counters["gather_us"] = mean(&Times::gather);
+    state.counters["logits_us"] = mean(&Times::logits);
+    state.counters["loss_us"] = mean(&Times::loss);
+    state.counters["dW_us"] = mean(&Times::weight_gradient);
+    state.counters["wait_us"] = mean(&Times::wait);
+    state.counters["reduce_us"] = mean(&Times::reduce);
+    state.counters["update_us"] = mean(&Times::update);
+    set_rates(state, b, 2 * gemm_flops(b));
+    state.SetLabel(logreg::isa_name(logreg::kernel_isa()));
+}
+
 void batch_sizes(benchmark::internal::Benchmark* b) {
     for (int size : {16, 64, 256, 1024}) b->Arg(size);
 }
@@ -429,6 +580,9 @@ void batch_sizes_ref(benchmark::internal::Benchmark* b) {
 }
 
 }  // namespace
+
+BENCHMARK_TEMPLATE(BM_FmaPeak, float)->Unit(benchmark::kMillisecond);  // first: the epochs' x_floor needs it
+BENCHMARK_TEMPLATE(BM_FmaPeak, double)->Unit(benchmark::kMillisecond);
 
 #define LOGREG_BENCH_KERNELS(T)                                                                      \
     BENCHMARK_TEMPLATE(BM_Logits_Fast, T)->Apply(batch_sizes);                                       \
@@ -460,5 +614,9 @@ BENCHMARK_TEMPLATE(BM_GemmPeak, float)->Arg(256)->Arg(1024)->Unit(benchmark::kMi
 BENCHMARK_TEMPLATE(BM_GemmPeak, double)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MemoryRead)->Arg(1 << 20)->Arg(256 << 20)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TwoThreadStep)->Arg(0)->Arg(1)->ArgName("exchange")->UseRealTime();
+BENCHMARK_TEMPLATE(BM_StepPhases, float)
+    ->ArgsProduct({{64, 1024}, {1, 2, 4, 8, 16}})
+    ->ArgNames({"B", "threads"})
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -43,9 +43,11 @@ namespace logreg::detail {
 template <typename Scalar>
 class BatchGradient {
 public:
-    /// Rows per block: a block of x (16 x 784 floats = 50 KB) and its logits stay in L1/L2
-    /// between the forward and the backward pass, and dW is streamed once per 16 rows.
-    static constexpr Index block_rows = 16;
+    /// Rows per block: dW (10 x 784 floats, 31 KB) is read and written once per block, so a
+    /// larger block streams it less often; 64 rows of x (200 KB) still stay in L2 between the
+    /// logits and the weight gradient. 16-row blocks were 15% slower per step at batch 64
+    /// (BM_StepPhases, docs/performance.md).
+    static constexpr Index block_rows = 64;
 
     /// A thread joins a step only if it gets at least this many rows. Whatever the batch,
     /// combining the threads' work moves about C x D numbers between cores per step, while a
