@@ -188,4 +188,27 @@ TEST_CASE("momentum and Adam moments decay to zero instead of through the denorm
     REQUIRE(keeps_denormals());  // the caller's floating-point mode is restored after each update
 }
 
+TEST_CASE("update_columns updates exactly its columns and biases, and refuses a block outside the model", "[sgd]") {
+    LinearSoftmax<float> model(20, 3, Init::uniform, 4);
+    Gradient<float> g;
+    g.weight = RowMatrix<float>::Constant(3, 20, 1.0f);
+    g.bias = Vector<float>::Constant(3, 1.0f);
+    const LinearSoftmax<float> before = model;
+    SGD<float> sgd(SGDParams{});
+    sgd.begin_step(model, g, 0.5);
+    REQUIRE(sgd.update_columns(model, g, 0.5, ColumnBlock{4, 8, 1, 1}));
+    const Eigen::ArrayXXf dw = (before.weight() - model.weight()).array();
+    CHECK(((dw.middleCols(4, 8) - 0.5f).abs() < 1e-6f).all());  // w - (w - 0.5) rounds
+    CHECK((dw.leftCols(4) == 0.0f).all());
+    CHECK((dw.rightCols(8) == 0.0f).all());
+    CHECK(before.bias()[1] - model.bias()[1] == Approx(0.5f).epsilon(1e-5));
+    CHECK(before.bias()[0] == model.bias()[0]);
+    CHECK(before.bias()[2] == model.bias()[2]);
+    REQUIRE_THROWS_AS(sgd.update_columns(model, g, 0.5, ColumnBlock{16, 8, 0, 0}), InvalidParameter);
+    REQUIRE_THROWS_AS(sgd.update_columns(model, g, 0.5, ColumnBlock{0, 1, 2, 2}), InvalidParameter);
+    Adam<float> adam;
+    adam.begin_step(model, g, 0.1);
+    REQUIRE_THROWS_AS(adam.update_columns(model, g, 0.1, ColumnBlock{-1, 2, 0, 0}), InvalidParameter);
+}
+
 }  // namespace sgd_test

@@ -120,13 +120,7 @@ public:
     /// and b's entries [first_bias, first_bias + biases) (see logreg/optimizer.hpp).
     bool update_columns(LinearSoftmax<Scalar>& model, Gradient<Scalar>& grad, double lr, const ColumnBlock& part,
                         Scalar grad_scale = Scalar(1)) {
-        if (part.first_feature < 0 || part.features < 0 || part.first_feature + part.features > model.num_features() ||
-            part.first_bias < 0 || part.biases < 0 || part.first_bias + part.biases > model.num_classes() ||
-            grad.bias.size() != model.num_classes())
-            throw InvalidParameter(detail::cat(
-                label(), "::update_columns: features [", part.first_feature, ", ", part.first_feature + part.features,
-                ") and biases [", part.first_bias, ", ", part.first_bias + part.biases, ") of a model with ",
-                model.num_features(), " features and ", model.num_classes(), " classes"));
+        detail::check_column_block(label(), model, grad, part);
         return update_part(model, grad, lr, 0, model.num_classes(), part.first_feature, part.features, part.first_bias,
                            part.biases, grad_scale);
     }

@@ -29,6 +29,8 @@
 // A step never allocates once begin_step() has created the buffers (tests/test_no_malloc.cpp).
 #pragma once
 
+#include <logreg/detail/format.hpp>
+#include <logreg/error.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/types.hpp>
 
@@ -54,6 +56,24 @@ struct ColumnBlock {
     Index first_feature = 0, features = 0;
     Index first_bias = 0, biases = 0;
 };
+
+namespace detail {
+
+/// Throws InvalidParameter (naming `who`) unless `part` lies inside the model and the gradient
+/// has the model's classes: the check of every update_columns().
+template <typename Scalar>
+void check_column_block(const char* who, const LinearSoftmax<Scalar>& model, const Gradient<Scalar>& grad,
+                        const ColumnBlock& part) {
+    if (part.first_feature < 0 || part.features < 0 || part.first_feature + part.features > model.num_features() ||
+        part.first_bias < 0 || part.biases < 0 || part.first_bias + part.biases > model.num_classes() ||
+        grad.bias.size() != model.num_classes())
+        throw InvalidParameter(detail::cat(who, "::update_columns: features [", part.first_feature, ", ",
+                                           part.first_feature + part.features, ") and biases [", part.first_bias, ", ",
+                                           part.first_bias + part.biases, ") of a model with ", model.num_features(),
+                                           " features and ", model.num_classes(), " classes"));
+}
+
+}  // namespace detail
 
 /// One whole update: begin_step, update_rows over every class, end_step (what a single thread does).
 template <typename Optimizer, typename Scalar>
