@@ -11,8 +11,10 @@
 #include <logreg/detail/batch_gradient.hpp>
 #include <logreg/detail/thread_pool.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <string>
 
 // In a namespace of its own: the file may share a unity translation unit with other tests.
 namespace kernels_test {
@@ -225,7 +227,7 @@ TEMPLATE_TEST_CASE("training with each kernel set is bitwise reproducible and ag
             CHECK((train().array() == w.array()).all());  // the same set and threads: the same bits
             if (first.size() == 0)
                 first = w;
-            else  // another set rounds differently (SSE2 has no FMA): close, not equal
+            else  // another set rounds differently (SSE2 has no fused multiply-add): close, not equal
                 CHECK(logreg_test::rel_error(w, first) < (std::is_same_v<TestType, float> ? 1e-4 : 1e-12));
         }
     }
@@ -237,9 +239,29 @@ TEST_CASE("LOGREG_ISA's sets: the best first, the portable set always there", "[
     for (std::size_t i = 1; i < isas.size(); ++i) CHECK(static_cast<int>(isas[i - 1]) > static_cast<int>(isas[i]));
     for (const Isa isa : isas) {
         const detail::ScopedKernelIsa use(isa);
-        CHECK(kernel_isa() == isa);
-        CHECK(detail::kernels::active<float>().isa == isa);
+        CHECK(detail::kernels::active<float>().isa == isa);  // what a training step runs
     }
+    // LOGREG_ISA as read at start-up (kernel_isa() reads it once; read_isa_request() each time).
+    const char* saved = std::getenv("LOGREG_ISA");
+    const std::string previous = saved ? saved : "";
+    const auto request = [](const char* value) {
+        ::setenv("LOGREG_ISA", value, 1);
+        return detail::read_isa_request();
+    };
+    CHECK(request("auto").isa == isas.front());
+    CHECK(request("auto").error.empty());
+    for (const Isa isa : isas) {
+        const detail::IsaRequest r = request(isa_name(isa));
+        CHECK(r.error.empty());
+        CHECK(r.isa == isa);
+    }
+    CHECK_THAT(request("avx3").error, logreg_test::contains("LOGREG_ISA=avx3: expected auto, avx512"));
+    if (isas.front() != Isa::avx512)  // a set this CPU cannot run is refused, not silently replaced
+        CHECK_THAT(request("avx512").error, logreg_test::contains("cannot run"));
+    if (saved)
+        ::setenv("LOGREG_ISA", previous.c_str(), 1);
+    else
+        ::unsetenv("LOGREG_ISA");
     std::cout << "test_kernels: this CPU runs";
     for (const Isa isa : isas) std::cout << " " << isa_name(isa) << " (" << isa_description(isa) << ")";
     std::cout << "\n";

@@ -275,7 +275,9 @@ TEST_CASE("L-BFGS reaches the minimizer LBFGSpp finds for the same objective", "
         return value;
     };
     LBFGSpp::LBFGSParam<double> param;
-    param.epsilon = 1e-8;  // on ||g||_2; asked for 1e-9 here, LBFGSpp 0.1.0 runs on into NaN
+    // On ||g||_2. LBFGSpp 0.1.0 runs on into NaN when asked for more than the gradient's rounding
+    // allows: 1e-9 failed with every kernel set, 1e-8 with clang's AVX-512 build.
+    param.epsilon = 1e-7;
     param.epsilon_rel = 0;
     param.max_iterations = 1000;
     param.linesearch = LBFGSpp::LBFGS_LINESEARCH_BACKTRACKING_STRONG_WOLFE;
@@ -285,7 +287,7 @@ TEST_CASE("L-BFGS reaches the minimizer LBFGSpp finds for the same objective", "
     const int iterations = solver.minimize(f, x, fx);
     CAPTURE(iterations, fx, x.transpose());
     REQUIRE(fx == Approx(ours.objective(data, pre)).epsilon(1e-14));
-    // Gradients below 1e-8 with curvature >= l2 = 0.05: the minimizers agree to about 1e-7.
+    // Gradients below 1e-7 with curvature >= l2 = 0.05: the minimizers agree to about 1e-6.
     REQUIRE(logreg_test::rel_error(Eigen::Map<const Eigen::VectorXd>(ours.model().weight().data(), 12), x.head(12)) <
             1e-6);
     // The unpenalized bias is defined up to a common shift (softmax ignores it): compare centred.

@@ -51,10 +51,12 @@ inline const char* isa_description(Isa isa) {
 
 namespace detail {
 
-/// True if this build contains the x86 kernel sets (x86-64 with GCC or Clang: they are compiled
-/// with target attributes, whatever the global flags).
+/// True if this build contains the x86 kernel sets (x86-64 with GCC or Clang, not on Windows: they
+/// are compiled with target attributes, whatever the global flags).
+/// Not on Windows: clang-cl does not link the CPU model __builtin_cpu_supports reads, and MinGW's
+/// GCC may spill AVX registers to a stack aligned for SSE only (GCC bug 54412).
 constexpr bool has_x86_kernels() {
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
     return true;
 #else
     return false;
@@ -64,7 +66,7 @@ constexpr bool has_x86_kernels() {
 /// True if the CPU (and the operating system, which must save the wider registers) can run `isa`.
 inline bool cpu_supports(Isa isa) {
     if (isa == Isa::portable) return true;
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
     // __builtin_cpu_supports checks the OS's XSAVE state too (libgcc / compiler-rt cpu model).
     __builtin_cpu_init();
     switch (isa) {

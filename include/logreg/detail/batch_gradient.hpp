@@ -3,7 +3,7 @@
 //
 // For a batch of row indices into a data set, each thread takes a contiguous slice of the
 // batch and walks it in blocks of `block_rows` rows. For every block it
-//   1. gathers and preprocesses the rows (uint8 -> Scalar) into a small buffer that stays in L1,
+//   1. gathers and preprocesses the rows (uint8 -> Scalar) into a buffer that stays in L2,
 //   2. computes the logits with the register-blocked kernel (kernels.hpp; the instruction set's
 //      version chosen at run time, logreg/kernel_isa.hpp),
 //   3. turns them into the unnormalised gradient of the loss (Loss::accumulate, the one
@@ -17,7 +17,10 @@
 // to them (any optimizer of logreg/optimizer.hpp, reached through one function pointer).
 // The share is a range of classes while there are at least as many classes as threads, and
 // otherwise a range of feature columns of every class (plus some biases), so that 16 threads
-// on 10 classes all work; both give the same bits, as every update rule is elementwise.
+// on 10 classes all work. Every update rule is elementwise, so both give the same bits as long
+// as the optimizer rounds each element the same way wherever it falls (Adam in float does not
+// quite: Eigen's vectorised sqrt differs from its scalar one, and which elements are vectorised
+// depends on the rows' alignment; with rows of whole 64-byte lines, like MNIST's, it is equal).
 // So no thread gathers the whole gradient or writes the whole of W: with 10 classes these 31 KB
 // matrices crossing between cores cost more than a step's arithmetic.
 // All buffers are sized by reserve(), so a steady-state step does not touch the heap.
@@ -45,8 +48,8 @@ class BatchGradient {
 public:
     /// Rows per block: dW (10 x 784 floats, 31 KB) is read and written once per block, so a
     /// larger block streams it less often; 64 rows of x (200 KB) still stay in L2 between the
-    /// logits and the weight gradient. 16-row blocks were 15% slower per step at batch 64
-    /// (BM_StepPhases, docs/performance.md).
+    /// logits and the weight gradient. With 16-row blocks an epoch at batch 64 took about 10%
+    /// longer (BM_Epoch_Fast, docs/performance.md).
     static constexpr Index block_rows = 64;
 
     /// A thread joins a step only if it gets at least this many rows. Whatever the batch,
@@ -137,7 +140,8 @@ public:
 
     /// How the combine-and-update phase is shared: by classes, by feature columns, or (auto)
     /// by columns exactly when a step has more threads than classes and the optimizer has
-    /// update_columns(). Every choice gives the same bits; tests compare them.
+    /// update_columns(). The choices give the same bits (see the top of this file for the one
+    /// exception); tests compare them.
     enum class Share { automatic, classes, columns };
     void set_share(Share share) { share_ = share; }
 

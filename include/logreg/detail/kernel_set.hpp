@@ -11,6 +11,23 @@
 
 #include <cstdint>
 
+// The kernel sets are compiled with the translation unit's flags plus their own target (the
+// target pragma adds to the global flags), so a -march=native unit and a default one would make
+// different code under the same names, and the linker would keep one of them for both. An inline
+// namespace named after the global vector flags (as Highway does) keeps them apart: a program
+// that mixes such units links both, and each unit calls its own.
+#if defined(__AVX512F__)
+#define LOGREG_KERNEL_FLAGS flags_avx512
+#elif defined(__AVX2__)
+#define LOGREG_KERNEL_FLAGS flags_avx2
+#elif defined(__AVX__)
+#define LOGREG_KERNEL_FLAGS flags_avx
+#elif defined(__SSE4_1__)
+#define LOGREG_KERNEL_FLAGS flags_sse4
+#else
+#define LOGREG_KERNEL_FLAGS flags_base
+#endif
+
 namespace logreg::detail::kernels {
 
 template <typename Scalar>

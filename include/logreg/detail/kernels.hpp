@@ -19,6 +19,8 @@
 
 namespace logreg::detail::kernels {
 
+inline namespace LOGREG_KERNEL_FLAGS {  // the sets' tables differ with the flags, like the sets (kernel_set.hpp)
+
 /// The kernel set of `isa`; one this build lacks (an x86 set off x86) gives the portable set.
 template <typename Scalar>
 const KernelSet<Scalar>& kernel_set(Isa isa) {
@@ -38,6 +40,8 @@ template <typename Scalar>
 const KernelSet<Scalar>& active() {
     return kernel_set<Scalar>(kernel_isa());
 }
+
+}  // namespace LOGREG_KERNEL_FLAGS
 
 /// Asks the cache to start loading rows[0..n) of a row-major matrix. A shuffled batch reads
 /// rows scattered over the whole data set: without this, converting each row waits for its

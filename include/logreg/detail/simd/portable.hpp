@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <cstdint>
 
-namespace logreg::detail::kernels::portable {
+namespace logreg::detail::kernels {
+inline namespace LOGREG_KERNEL_FLAGS {
+namespace portable {
 
 constexpr Isa this_isa = Isa::portable;
 constexpr int vector_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
@@ -38,4 +40,6 @@ struct Vec {
 
 #include <logreg/detail/simd/kernels_impl.hpp>
 
-}  // namespace logreg::detail::kernels::portable
+}  // namespace portable
+}  // namespace LOGREG_KERNEL_FLAGS
+}  // namespace logreg::detail::kernels

@@ -9,7 +9,7 @@
 #include <logreg/detail/kernel_set.hpp>
 #include <logreg/types.hpp>
 
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)  // has_x86_kernels()
 #define LOGREG_X86_KERNELS 1
 
 #include <immintrin.h>
@@ -50,7 +50,9 @@ inline __m128i load_4_bytes(const std::uint8_t* p) {
 }  // namespace logreg::detail::kernels
 
 // ---- SSE2: every x86-64 CPU; no FMA, so madd is a multiply and an add ----
-namespace logreg::detail::kernels::sse2 {
+namespace logreg::detail::kernels {
+inline namespace LOGREG_KERNEL_FLAGS {
+namespace sse2 {
 
 constexpr Isa this_isa = Isa::sse2;
 constexpr int vector_registers = 16;
@@ -96,11 +98,15 @@ struct Vec<double> {
 
 #include <logreg/detail/simd/kernels_impl.hpp>
 
-}  // namespace logreg::detail::kernels::sse2
+}  // namespace sse2
+}  // namespace LOGREG_KERNEL_FLAGS
+}  // namespace logreg::detail::kernels
 
 // ---- AVX2 + FMA: Haswell (2013) and Zen on ----
 LOGREG_TARGET_BEGIN("avx2,fma")
-namespace logreg::detail::kernels::avx2 {
+namespace logreg::detail::kernels {
+inline namespace LOGREG_KERNEL_FLAGS {
+namespace avx2 {
 
 constexpr Isa this_isa = Isa::avx2;
 constexpr int vector_registers = 16;
@@ -149,12 +155,16 @@ struct Vec<double> {
 
 #include <logreg/detail/simd/kernels_impl.hpp>
 
-}  // namespace logreg::detail::kernels::avx2
+}  // namespace avx2
+}  // namespace LOGREG_KERNEL_FLAGS
+}  // namespace logreg::detail::kernels
 LOGREG_TARGET_END
 
 // ---- AVX-512 F/BW/VL: Skylake-SP (2017), Ice Lake, Sapphire Rapids, Zen 4 on ----
 LOGREG_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx2,fma")
-namespace logreg::detail::kernels::avx512 {
+namespace logreg::detail::kernels {
+inline namespace LOGREG_KERNEL_FLAGS {
+namespace avx512 {
 
 constexpr Isa this_isa = Isa::avx512;
 constexpr int vector_registers = 32;
@@ -198,7 +208,9 @@ struct Vec<double> {
 
 #include <logreg/detail/simd/kernels_impl.hpp>
 
-}  // namespace logreg::detail::kernels::avx512
+}  // namespace avx512
+}  // namespace LOGREG_KERNEL_FLAGS
+}  // namespace logreg::detail::kernels
 LOGREG_TARGET_END
 
 #undef LOGREG_TARGET_BEGIN
