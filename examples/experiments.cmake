@@ -10,4 +10,10 @@ if(LOGREG_BUILD_TESTS)
     MATCH "\\| lr \\| batch \\|.*\\| 0\\.001 \\| 64 \\| unit \\|.*table written to"
     COMMAND $<TARGET_FILE:mnist_experiments> --quick --output ${logreg_experiments_table})
   set_tests_properties(mnist_experiments_quick PROPERTIES TIMEOUT 300)
+  # Option errors end as mnist_train's do (exit 2, not CLI11's 104-114).
+  logreg_program_test(mnist_experiments_bad_number EXPECT failure EXIT_CODE 2 MATCH "--threads.*x"
+    COMMAND $<TARGET_FILE:mnist_experiments> --threads x)
+  logreg_program_test(mnist_experiments_seed_too_large EXPECT failure EXIT_CODE 2
+    MATCH "--seed.*'18446744073709551616' is not a whole number"
+    COMMAND $<TARGET_FILE:mnist_experiments> --seed 18446744073709551616)
 endif()

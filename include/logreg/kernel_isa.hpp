@@ -19,34 +19,26 @@ namespace logreg {
 /// A kernel set, lowest to highest.
 enum class Isa { portable = 0, sse2 = 1, avx2 = 2, avx512 = 3 };
 
+namespace detail {
+struct IsaInfo {
+    const char* name;         // what LOGREG_ISA takes
+    const char* description;  // what the set needs of the CPU
+};
+/// Indexed by Isa.
+inline constexpr IsaInfo isa_info[] = {{"portable", "Eigen packets of the build's flags"},
+                                       {"sse2", "SSE2"},
+                                       {"avx2", "AVX2+FMA"},
+                                       {"avx512", "AVX-512 F/BW/VL"}};
+}  // namespace detail
+
 /// The name LOGREG_ISA takes for it: "portable", "sse2", "avx2", "avx512".
 inline const char* isa_name(Isa isa) {
-    switch (isa) {
-        case Isa::sse2:
-            return "sse2";
-        case Isa::avx2:
-            return "avx2";
-        case Isa::avx512:
-            return "avx512";
-        case Isa::portable:
-            break;
-    }
-    return "portable";
+    return detail::isa_info[static_cast<int>(isa)].name;
 }
 
 /// What the set needs of the CPU, for messages and the programs' build line.
 inline const char* isa_description(Isa isa) {
-    switch (isa) {
-        case Isa::sse2:
-            return "SSE2";
-        case Isa::avx2:
-            return "AVX2+FMA";
-        case Isa::avx512:
-            return "AVX-512 F/BW/VL";
-        case Isa::portable:
-            break;
-    }
-    return "Eigen packets of the build's flags";
+    return detail::isa_info[static_cast<int>(isa)].description;
 }
 
 namespace detail {
@@ -85,6 +77,19 @@ inline bool cpu_supports(Isa isa) {
     return false;
 }
 
+}  // namespace detail
+
+/// The kernel sets this build and CPU can run, best first (the portable set is always last).
+inline std::vector<Isa> supported_isas() {
+    std::vector<Isa> out;
+    for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2})
+        if (detail::has_x86_kernels() && detail::cpu_supports(isa)) out.push_back(isa);
+    out.push_back(Isa::portable);
+    return out;
+}
+
+namespace detail {
+
 /// Set by tests (ScopedKernelIsa) to run one set in-process; -1 when unset.
 inline std::atomic<int> isa_override{-1};
 
@@ -94,15 +99,9 @@ struct IsaRequest {
     std::string error;  // non-empty: LOGREG_ISA names no set, or one the CPU cannot run
 };
 
-inline Isa best_supported_isa() {
-    for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2})
-        if (has_x86_kernels() && cpu_supports(isa)) return isa;
-    return Isa::portable;
-}
-
 inline IsaRequest read_isa_request() {
     IsaRequest r;
-    r.isa = best_supported_isa();
+    r.isa = supported_isas().front();
     const char* env = std::getenv("LOGREG_ISA");
     if (env == nullptr || *env == '\0' || std::string(env) == "auto" || std::string(env) == "best") return r;
     const std::string want(env);
@@ -126,15 +125,6 @@ inline IsaRequest read_isa_request() {
 }
 
 }  // namespace detail
-
-/// The kernel sets this build and CPU can run, best first (the portable set is always last).
-inline std::vector<Isa> supported_isas() {
-    std::vector<Isa> out;
-    for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2})
-        if (detail::has_x86_kernels() && detail::cpu_supports(isa)) out.push_back(isa);
-    out.push_back(Isa::portable);
-    return out;
-}
 
 /// The kernel set training runs: the best this CPU supports, or the one LOGREG_ISA names.
 /// Throws InvalidParameter when LOGREG_ISA names no set or one this CPU cannot run.
