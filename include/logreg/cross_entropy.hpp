@@ -70,69 +70,24 @@ public:
     /// This form lets a batch split across threads be normalised once by the whole batch's weight.
     template <typename Derived>
     LossSums accumulate(Eigen::MatrixBase<Derived>& z, const std::int32_t* labels, const double* sample_weights) const {
-        const Index b = z.rows(), c = z.cols();
-        const bool weighted_classes = options_.class_weights.size() != 0;
-        if (weighted_classes && options_.class_weights.size() != c)
+        const Index c = z.cols();
+        if (options_.class_weights.size() != 0 && options_.class_weights.size() != c)
             throw ShapeError(
                 detail::cat("class_weights has ", options_.class_weights.size(), " entries for ", c, " classes"));
-        const double eps = options_.label_smoothing;
-        const double w_all = weighted_classes ? options_.class_weights.sum() : static_cast<double>(c);
-        LossSums sums;
-        // Rows go in chunks of up to 64: first each row is shifted by its maximum (the stable
-        // log-sum-exp), then the whole chunk is exponentiated in one vectorised pass (10 classes
-        // are less than one SIMD packet per row), then losses and gradients are formed per row.
-        constexpr Index chunk = 64;
-        double shifted_y[chunk];         // z_y - m per row
-        double weighted_shifted[chunk];  // sum_c w_c (z_c - m) per row, for label smoothing
-        double row_sum[chunk], log_sum[chunk];
-        for (Index first = 0; first < b; first += chunk) {
-            const Index n = std::min(chunk, b - first);
-            for (Index r = 0; r < n; ++r) {
-                const Index i = first + r;
-                auto row = z.row(i);
-                const std::int32_t y = labels[i];
-                if (y < 0 || y >= c)
-                    throw DataError(
-                        detail::cat("CrossEntropy: label ", y, " of batch row ", i, " is outside [0, ", c, ")"));
-                row.array() -= row.maxCoeff();
-                shifted_y[r] = static_cast<double>(row[y]);
-                weighted_shifted[r] = 0;
-                if (eps > 0)
-                    for (Index k = 0; k < c; ++k)
-                        weighted_shifted[r] +=
-                            (weighted_classes ? options_.class_weights[k] : 1.0) * static_cast<double>(row[k]);
-            }
-            exp_rows(z, first, n);
-            // The row sums (>= 1: the maximum contributes exp(0)) and their logarithms, again in
-            // one vectorised pass rather than one call of std::log per row.
-            for (Index r = 0; r < n; ++r) row_sum[r] = static_cast<double>(z.row(first + r).sum());
-            Eigen::Map<Eigen::ArrayXd>(log_sum, n) = Eigen::Map<const Eigen::ArrayXd>(row_sum, n).log();
-            for (Index r = 0; r < n; ++r) {
-                const Index i = first + r;
-                auto row = z.row(i);
-                const std::int32_t y = labels[i];
-                const double s = sample_weights ? sample_weights[i] : 1.0;
-                const double wy = weighted_classes ? options_.class_weights[y] : 1.0;
-                const auto sum = static_cast<Scalar>(row_sum[r]);  // exact: it was a Scalar
-                // -log p_c = lse_shift - (z_c - m): finite even when p_c underflows to 0.
-                const double lse_shift = log_sum[r];
-                double loss = (1.0 - eps) * wy * (lse_shift - shifted_y[r]);
-                if (eps > 0) loss += eps / static_cast<double>(c) * (w_all * lse_shift - weighted_shifted[r]);
-                sums.loss_sum += s * loss;
-                sums.weight_sum += s * wy;
-                // d l_i / d z = (1-e) w_y (p - onehot(y)) + (e/C) (w_all p - w), with p = row / sum
-                const double a = s * ((1.0 - eps) * wy + eps / static_cast<double>(c) * w_all);
-                row *= static_cast<Scalar>(a / static_cast<double>(sum));
-                row[y] -= static_cast<Scalar>(s * (1.0 - eps) * wy);
-                if (eps > 0) {
-                    for (Index k = 0; k < c; ++k) {
-                        const double wc = weighted_classes ? options_.class_weights[k] : 1.0;
-                        row[k] -= static_cast<Scalar>(s * eps / static_cast<double>(c) * wc);
-                    }
-                }
-            }
+        if constexpr (bool(Derived::Flags & Eigen::DirectAccessBit) && bool(Derived::Flags & Eigen::LvalueBit)) {
+            // Rows as pointers: a row of 10 classes is too short for Eigen's vectorised
+            // reductions and element-wise passes to pay for their set-up.
+            Scalar* base = z.derived().data();
+            const Index row_stride = Derived::IsRowMajor ? z.outerStride() : z.innerStride();
+            const Index col_stride = Derived::IsRowMajor ? z.innerStride() : z.outerStride();
+            if (col_stride == 1) return accumulate_rows<true>(base, row_stride, 1, z.rows(), c, labels, sample_weights);
+            return accumulate_rows<false>(base, row_stride, col_stride, z.rows(), c, labels, sample_weights);
+        } else {
+            RowMatrix<Scalar> work = z;  // an expression without storage: work on a copy
+            const LossSums sums = accumulate_rows<true>(work.data(), c, 1, work.rows(), c, labels, sample_weights);
+            z = work;
+            return sums;
         }
-        return sums;
     }
 
     /// Mean loss of a batch; overwrites `z` with dL/dZ of that mean.
@@ -156,18 +111,89 @@ public:
     }
 
 private:
-    /// exp() of rows [first, first + n) of z, in place: one pass over contiguous memory when the
-    /// rows are contiguous (a row-major block with full rows), row by row otherwise.
-    template <typename Derived>
-    static void exp_rows(Eigen::MatrixBase<Derived>& z, Index first, Index n) {
-        if constexpr (bool(Derived::Flags & Eigen::DirectAccessBit) && bool(Derived::IsRowMajor)) {
-            if (z.innerStride() == 1 && z.outerStride() == z.cols()) {
-                Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> all(&z.derived().coeffRef(first, 0), n * z.cols());
-                all = all.exp();
-                return;
+    /// accumulate() on rows of `b` x `c` logits at base[i * row_stride + k * col_stride] (col_stride
+    /// is 1 when Contiguous).
+    template <bool Contiguous>
+    LossSums accumulate_rows(Scalar* base, Index row_stride, Index col_stride, Index b, Index c,
+                             const std::int32_t* labels, const double* sample_weights) const {
+        if constexpr (Contiguous) col_stride = 1;
+        const auto at = [&](Index i, Index k) -> Scalar& { return base[i * row_stride + k * col_stride]; };
+        const bool weighted_classes = options_.class_weights.size() != 0;
+        const auto class_weight = [&](Index k) { return weighted_classes ? options_.class_weights[k] : 1.0; };
+        const double eps = options_.label_smoothing;
+        const double w_all = weighted_classes ? options_.class_weights.sum() : static_cast<double>(c);
+        LossSums sums;
+        // Rows go in chunks of up to 64: first each row is shifted by its maximum (the stable
+        // log-sum-exp), then the whole chunk is exponentiated in one vectorised pass (10 classes
+        // are less than one SIMD packet per row), then losses and gradients are formed per row.
+        constexpr Index chunk = 64;
+        double shifted_y[chunk];         // z_y - m per row
+        double weighted_shifted[chunk];  // sum_c w_c (z_c - m) per row, for label smoothing
+        double row_sum[chunk], log_sum[chunk];
+        for (Index first = 0; first < b; first += chunk) {
+            const Index n = std::min(chunk, b - first);
+            for (Index r = 0; r < n; ++r) {
+                const Index i = first + r;
+                const std::int32_t y = labels[i];
+                if (y < 0 || y >= c)
+                    throw DataError(
+                        detail::cat("CrossEntropy: label ", y, " of batch row ", i, " is outside [0, ", c, ")"));
+                Scalar m = at(i, 0);
+                for (Index k = 1; k < c; ++k) m = std::max(m, at(i, k));
+                for (Index k = 0; k < c; ++k) at(i, k) -= m;
+                shifted_y[r] = static_cast<double>(at(i, y));
+                weighted_shifted[r] = 0;
+                if (eps > 0)
+                    for (Index k = 0; k < c; ++k)
+                        weighted_shifted[r] += class_weight(k) * static_cast<double>(at(i, k));
+            }
+            exp_rows<Contiguous>(base, row_stride, col_stride, first, n, c);
+            // The row sums (>= 1: the maximum contributes exp(0)) and their logarithms, again in
+            // one vectorised pass rather than one call of std::log per row.
+            for (Index r = 0; r < n; ++r) {
+                Scalar sum = 0;
+                for (Index k = 0; k < c; ++k) sum += at(first + r, k);
+                row_sum[r] = static_cast<double>(sum);
+            }
+            Eigen::Map<Eigen::ArrayXd>(log_sum, n) = Eigen::Map<const Eigen::ArrayXd>(row_sum, n).log();
+            for (Index r = 0; r < n; ++r) {
+                const Index i = first + r;
+                const std::int32_t y = labels[i];
+                const double s = sample_weights ? sample_weights[i] : 1.0;
+                const double wy = class_weight(y);
+                // -log p_c = lse_shift - (z_c - m): finite even when p_c underflows to 0.
+                const double lse_shift = log_sum[r];
+                double loss = (1.0 - eps) * wy * (lse_shift - shifted_y[r]);
+                if (eps > 0) loss += eps / static_cast<double>(c) * (w_all * lse_shift - weighted_shifted[r]);
+                sums.loss_sum += s * loss;
+                sums.weight_sum += s * wy;
+                // d l_i / d z = (1-e) w_y (p - onehot(y)) + (e/C) (w_all p - w), with p = row / sum
+                const double a = s * ((1.0 - eps) * wy + eps / static_cast<double>(c) * w_all);
+                const auto scale = static_cast<Scalar>(a / row_sum[r]);  // row_sum is exact: it was a Scalar
+                for (Index k = 0; k < c; ++k) at(i, k) *= scale;
+                at(i, y) -= static_cast<Scalar>(s * (1.0 - eps) * wy);
+                if (eps > 0)
+                    for (Index k = 0; k < c; ++k)
+                        at(i, k) -= static_cast<Scalar>(s * eps / static_cast<double>(c) * class_weight(k));
             }
         }
-        z.middleRows(first, n).array() = z.middleRows(first, n).array().exp();
+        return sums;
+    }
+
+    /// exp() of rows [first, first + n), in place: one vectorised pass over contiguous memory when
+    /// the rows are contiguous, row by row otherwise.
+    template <bool Contiguous>
+    static void exp_rows(Scalar* base, Index row_stride, Index col_stride, Index first, Index n, Index c) {
+        using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+        if (Contiguous && row_stride == c) {
+            Eigen::Map<Array> all(base + first * row_stride, n * c);
+            all = all.exp();
+            return;
+        }
+        for (Index i = first; i < first + n; ++i) {
+            Eigen::Map<Array, 0, Eigen::InnerStride<>> row(base + i * row_stride, c, Eigen::InnerStride<>(col_stride));
+            row = row.exp();
+        }
     }
 
     static void check_labels(Index rows, Index labels) {

@@ -18,11 +18,19 @@
 //                                                        registers while every row is added)
 
 /// Rows per logits tile: RB x CB accumulators + RB x vectors + one w vector fit the registers.
-constexpr int forward_rows = vector_registers >= 32 ? 4 : 2;
-/// Classes per logits tile.
+constexpr int forward_rows = vector_registers >= 32 ? 5 : 2;
+/// Largest class tile of the logits kernel.
 constexpr int forward_classes = 5;
 /// Largest class tile of the gradient kernel: 2 x CB accumulators + two x vectors + one broadcast.
 constexpr int gradient_classes = vector_registers >= 32 ? 12 : 6;
+
+/// Classes per tile when `classes` are split into tiles of at most `most`: near-equal tiles
+/// (12 on at most 10 -> 6 + 6) rather than full ones and a thin remainder.
+inline Index near_equal_tile(Index classes, Index most) {
+    if (classes <= most) return most;
+    const Index tiles = (classes + most - 1) / most;
+    return (classes + tiles - 1) / tiles;
+}
 
 /// z[r][c] = x[r] . w[c] + b[c] for RB rows and CB classes; every w vector is loaded once per
 /// tile and shared by RB rows, every x vector shared by CB classes.
@@ -69,15 +77,16 @@ template <typename Scalar>
 void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Index ldw, Index classes, Index d,
             const Scalar* bias, Scalar* z, Index ldz) {
     constexpr int RB = forward_rows, CB = forward_classes;
+    const Index per = near_equal_tile(classes, CB);
     Index r = 0;
     for (; r + RB <= rows; r += RB)
-        for (Index c = 0; c < classes; c += CB) {
-            const int n = static_cast<int>(std::min<Index>(CB, classes - c));
+        for (Index c = 0; c < classes; c += per) {
+            const int n = static_cast<int>(std::min<Index>(per, classes - c));
             logits_tile_n<RB, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
         }
     for (; r < rows; ++r)
-        for (Index c = 0; c < classes; c += CB) {
-            const int n = static_cast<int>(std::min<Index>(CB, classes - c));
+        for (Index c = 0; c < classes; c += per) {
+            const int n = static_cast<int>(std::min<Index>(per, classes - c));
             logits_tile_n<1, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
         }
 }
@@ -146,10 +155,7 @@ template <typename Scalar>
 void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Index classes, Scalar* g,
                          Index ldg, Index d, bool overwrite) {
     constexpr int CB = gradient_classes;
-    // Near-equal class tiles (10 -> one tile of 10, or 5 + 5 on 16 registers) rather than CB
-    // and a thin remainder.
-    const Index tiles = (classes + CB - 1) / CB;
-    const Index per = (classes + tiles - 1) / tiles;
+    const Index per = near_equal_tile(classes, CB);
     for (Index c = 0; c < classes; c += per) {
         const int n = static_cast<int>(std::min<Index>(per, classes - c));
         gradient_tile_n<CB>(n, x, ldx, rows, dz + c, ldz, g + c * ldg, ldg, d, overwrite);
