@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 namespace logreg {
@@ -70,6 +71,8 @@ public:
     /// This form lets a batch split across threads be normalised once by the whole batch's weight.
     template <typename Derived>
     LossSums accumulate(Eigen::MatrixBase<Derived>& z, const std::int32_t* labels, const double* sample_weights) const {
+        static_assert(std::is_same_v<typename Derived::Scalar, Scalar>,
+                      "CrossEntropy<Scalar>::accumulate: the logits must have the loss's Scalar type");
         const Index c = z.cols();
         if (options_.class_weights.size() != 0 && options_.class_weights.size() != c)
             throw ShapeError(
@@ -148,8 +151,8 @@ private:
                         weighted_shifted[r] += class_weight(k) * static_cast<double>(at(i, k));
             }
             exp_rows<Contiguous>(base, row_stride, col_stride, first, n, c);
-            // The row sums (>= 1: the maximum contributes exp(0)) and their logarithms, again in
-            // one vectorised pass rather than one call of std::log per row.
+            // The row sums (>= 1: the maximum contributes exp(0)), then their logarithms in one
+            // vectorised pass rather than one call of std::log per row.
             for (Index r = 0; r < n; ++r) {
                 Scalar sum = 0;
                 for (Index k = 0; k < c; ++k) sum += at(first + r, k);
@@ -191,8 +194,14 @@ private:
             return;
         }
         for (Index i = first; i < first + n; ++i) {
-            Eigen::Map<Array, 0, Eigen::InnerStride<>> row(base + i * row_stride, c, Eigen::InnerStride<>(col_stride));
-            row = row.exp();
+            if constexpr (Contiguous) {  // padded rows: each row still one vectorised pass
+                Eigen::Map<Array> row(base + i * row_stride, c);
+                row = row.exp();
+            } else {
+                Eigen::Map<Array, 0, Eigen::InnerStride<>> row(base + i * row_stride, c,
+                                                               Eigen::InnerStride<>(col_stride));
+                row = row.exp();
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 #include <logreg/error.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -29,16 +30,22 @@ inline constexpr IsaInfo isa_info[] = {{"portable", "Eigen packets of the build'
                                        {"sse2", "SSE2"},
                                        {"avx2", "AVX2+FMA"},
                                        {"avx512", "AVX-512 F/BW/VL"}};
+static_assert(sizeof(isa_info) / sizeof(isa_info[0]) == static_cast<std::size_t>(Isa::avx512) + 1, "one entry per Isa");
+/// isa_info's entry for `isa`; a value outside the enum reads as portable.
+inline const IsaInfo& info(Isa isa) {
+    const int i = static_cast<int>(isa);
+    return isa_info[i >= 0 && i <= static_cast<int>(Isa::avx512) ? i : 0];
+}
 }  // namespace detail
 
 /// The name LOGREG_ISA takes for it: "portable", "sse2", "avx2", "avx512".
 inline const char* isa_name(Isa isa) {
-    return detail::isa_info[static_cast<int>(isa)].name;
+    return detail::info(isa).name;
 }
 
 /// What the set needs of the CPU, for messages and the programs' build line.
 inline const char* isa_description(Isa isa) {
-    return detail::isa_info[static_cast<int>(isa)].description;
+    return detail::info(isa).description;
 }
 
 namespace detail {

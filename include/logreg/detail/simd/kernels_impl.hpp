@@ -60,7 +60,7 @@ inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, 
         }
 }
 
-/// Runs logits_tile<RB, n> for a run-time n in [1, CB] (the last, narrower class tile).
+/// Runs logits_tile<RB, n> for a run-time n in [1, CB] (a class tile narrower than CB).
 template <int RB, int CB, typename Scalar>
 inline void logits_tile_n(int n, const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias,
                           Scalar* z, Index ldz) {
