@@ -1,6 +1,22 @@
 // The training step does not touch the heap after the first batch (Eigen's malloc guard).
 // This executable is compiled with EIGEN_RUNTIME_NO_MALLOC, which makes any Eigen
 // allocation assert while set_is_malloc_allowed(false) is in effect.
+#include <stdexcept>
+
+// The guard reports through eigen_assert, which NDEBUG (every Release and sanitizer build)
+// compiles away: here it throws whatever the build type, so an allocation under the guard
+// fails the test instead of passing unseen. (It also turns on Eigen's other checks, such as
+// index bounds, in this executable.)
+namespace logreg_test {
+struct EigenAssertionFailed : std::logic_error {
+    using std::logic_error::logic_error;
+};
+}  // namespace logreg_test
+#define eigen_assert(condition)                                                                 \
+    do {                                                                                        \
+        if (!(condition)) throw logreg_test::EigenAssertionFailed("eigen_assert: " #condition); \
+    } while (false)
+
 #include "test_support.hpp"
 
 using namespace logreg;
@@ -82,15 +98,25 @@ TEMPLATE_TEST_CASE("the epoch driver allocates nothing between the first and the
     }
 }
 
-TEST_CASE("the guard is live: an Eigen allocation under it would assert", "[no-malloc]") {
-    // If EIGEN_RUNTIME_NO_MALLOC were not defined, the test above would prove nothing.
+TEST_CASE("the guard is live: an Eigen allocation under it fails", "[no-malloc]") {
+    // If EIGEN_RUNTIME_NO_MALLOC were not defined, or the guard's assertion compiled away, the
+    // tests above would prove nothing.
 #ifndef EIGEN_RUNTIME_NO_MALLOC
     FAIL("test_no_malloc must be compiled with EIGEN_RUNTIME_NO_MALLOC");
 #endif
     REQUIRE(Eigen::internal::is_malloc_allowed());
     Eigen::internal::set_is_malloc_allowed(false);
-    REQUIRE_FALSE(Eigen::internal::is_malloc_allowed());
+    bool threw = false;
+    try {
+        Eigen::VectorXf heap(1000);
+        heap.setZero();
+    } catch (const logreg_test::EigenAssertionFailed&) {
+        threw = true;
+    }
     Eigen::internal::set_is_malloc_allowed(true);
+    REQUIRE(threw);
+    Eigen::VectorXf allowed(1000);  // and allocation works again once allowed
+    REQUIRE(allowed.size() == 1000);
 }
 
 TEMPLATE_TEST_CASE("L-BFGS iterations allocate nothing after the first", "[no-malloc][lbfgs]", float, double) {
