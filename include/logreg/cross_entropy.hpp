@@ -114,12 +114,12 @@ public:
     }
 
 private:
-    /// accumulate() on rows of `b` x `c` logits at base[i * row_stride + k * col_stride] (col_stride
-    /// is 1 when Contiguous).
+    /// accumulate() on rows of `b` x `c` logits at base[i * row_stride + k * col_stride]
+    /// (col_stride is 1 when Contiguous).
     template <bool Contiguous>
     LossSums accumulate_rows(Scalar* base, Index row_stride, Index col_stride, Index b, Index c,
                              const std::int32_t* labels, const double* sample_weights) const {
-        if constexpr (Contiguous) col_stride = 1;
+        if constexpr (Contiguous) col_stride = 1;  // as a constant, so the compiler sees unit-stride rows
         const auto at = [&](Index i, Index k) -> Scalar& { return base[i * row_stride + k * col_stride]; };
         const bool weighted_classes = options_.class_weights.size() != 0;
         const auto class_weight = [&](Index k) { return weighted_classes ? options_.class_weights[k] : 1.0; };
@@ -188,16 +188,18 @@ private:
     template <bool Contiguous>
     static void exp_rows(Scalar* base, Index row_stride, Index col_stride, Index first, Index n, Index c) {
         using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-        if (Contiguous && row_stride == c) {
-            Eigen::Map<Array> all(base + first * row_stride, n * c);
-            all = all.exp();
-            return;
-        }
-        for (Index i = first; i < first + n; ++i) {
-            if constexpr (Contiguous) {  // padded rows: each row still one vectorised pass
+        if constexpr (Contiguous) {
+            if (row_stride == c) {
+                Eigen::Map<Array> all(base + first * row_stride, n * c);
+                all = all.exp();
+                return;
+            }
+            for (Index i = first; i < first + n; ++i) {  // padded rows: each row still one vectorised pass
                 Eigen::Map<Array> row(base + i * row_stride, c);
                 row = row.exp();
-            } else {
+            }
+        } else {
+            for (Index i = first; i < first + n; ++i) {
                 Eigen::Map<Array, 0, Eigen::InnerStride<>> row(base + i * row_stride, c,
                                                                Eigen::InnerStride<>(col_stride));
                 row = row.exp();

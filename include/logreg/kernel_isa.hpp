@@ -15,6 +15,14 @@
 #include <string>
 #include <vector>
 
+// LOGREG_X86_KERNELS: this build contains the x86 kernel sets (x86-64 with GCC or Clang, not on
+// Windows: they are compiled with target attributes, whatever the global flags). Not on Windows:
+// clang-cl does not link the CPU model __builtin_cpu_supports reads, and MinGW's GCC may spill AVX
+// registers to a stack aligned for SSE only (GCC bug 54412).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#define LOGREG_X86_KERNELS 1
+#endif
+
 namespace logreg {
 
 /// A kernel set, lowest to highest.
@@ -50,12 +58,9 @@ inline const char* isa_description(Isa isa) {
 
 namespace detail {
 
-/// True if this build contains the x86 kernel sets (x86-64 with GCC or Clang, not on Windows: they
-/// are compiled with target attributes, whatever the global flags).
-/// Not on Windows: clang-cl does not link the CPU model __builtin_cpu_supports reads, and MinGW's
-/// GCC may spill AVX registers to a stack aligned for SSE only (GCC bug 54412).
+/// True if this build contains the x86 kernel sets (LOGREG_X86_KERNELS above).
 constexpr bool has_x86_kernels() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#ifdef LOGREG_X86_KERNELS
     return true;
 #else
     return false;
@@ -65,7 +70,7 @@ constexpr bool has_x86_kernels() {
 /// True if the CPU (and the operating system, which must save the wider registers) can run `isa`.
 inline bool cpu_supports(Isa isa) {
     if (isa == Isa::portable) return true;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#ifdef LOGREG_X86_KERNELS
     // __builtin_cpu_supports checks the OS's XSAVE state too (libgcc / compiler-rt cpu model).
     __builtin_cpu_init();
     switch (isa) {

@@ -9,8 +9,7 @@
 #include <logreg/detail/kernel_set.hpp>
 #include <logreg/types.hpp>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)  // has_x86_kernels()
-#define LOGREG_X86_KERNELS 1
+#ifdef LOGREG_X86_KERNELS  // kernel_isa.hpp: x86-64 with GCC or Clang, not Windows
 
 #include <immintrin.h>
 
