@@ -15,6 +15,7 @@
 #include <iostream>
 #include <limits>
 #include <string>
+#include <vector>
 
 // In a namespace of its own: the file may share a unity translation unit with other tests.
 namespace kernels_test {
@@ -197,6 +198,57 @@ TEMPLATE_TEST_CASE("every kernel set's logits, weight gradient and byte conversi
             for (Index j = 0; j < d; ++j)
                 REQUIRE(out[j] == (static_cast<TestType>(bytes(0, j)) - offset[j]) * scale[j]);
         }
+    }
+}
+
+TEMPLATE_TEST_CASE("every kernel set's byte kernels give bitwise what its Scalar kernels give on the converted rows",
+                   "[kernels]", float, double) {
+    auto gen = logreg_test::rng(904);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (const Isa isa : supported_isas()) {
+        const auto& set = detail::kernels::kernel_set<TestType>(isa);
+        for (const Index d : {Index{1}, Index{15}, Index{16}, Index{17}, Index{33}, Index{100}, Index{784}})
+            for (const Index c : {Index{2}, Index{5}, Index{10}, Index{13}})
+                for (const Index b : {Index{1}, Index{4}, Index{5}, Index{6}, Index{19}}) {
+                    CAPTURE(isa_name(isa), d, c, b);
+                    // Rows picked from a larger matrix in shuffled order, as a batch reads them.
+                    const RowMatrix<std::uint8_t> data = random_features<TestType, std::uint8_t>(3 * b + 2, d, gen);
+                    const IndexVector order = shuffled_indices(data.rows(), static_cast<std::uint64_t>(d * c + b));
+                    Vector<TestType> offset(d), scale(d);
+                    for (Index j = 0; j < d; ++j) {
+                        offset[j] = static_cast<TestType>(255 * u(gen));
+                        scale[j] = static_cast<TestType>(0.001 + u(gen) / 64);
+                    }
+                    std::vector<const std::uint8_t*> rows(static_cast<std::size_t>(b));
+                    RowMatrix<TestType> x(b, d);
+                    for (Index i = 0; i < b; ++i) {
+                        rows[static_cast<std::size_t>(i)] = data.data() + order[i] * d;
+                        set.convert_bytes(rows[static_cast<std::size_t>(i)], d, offset.data(), scale.data(),
+                                          x.data() + i * d);
+                    }
+                    const RowMatrix<TestType> w = logreg_test::random_matrix<TestType>(c, d, gen);
+                    const Vector<TestType> bias = logreg_test::random_matrix<TestType>(c, 1, gen);
+                    const RowMatrix<TestType> dz = logreg_test::random_matrix<TestType>(b, c, gen);
+                    RowMatrix<TestType> z(b, c), zb(b, c);
+                    set.logits(x.data(), d, b, w.data(), d, c, d, bias.data(), z.data(), c);
+                    set.logits_bytes(rows.data(), b, offset.data(), scale.data(), w.data(), d, c, d, bias.data(),
+                                     zb.data(), c);
+                    REQUIRE((zb.array() == z.array()).all());
+                    // The whole width, and a column range starting off a vector boundary (as the
+                    // engine's column chunks do), adding to g and overwriting it.
+                    const Index j0 = d > 8 ? 3 : 0, nj = d - j0 - (d > 16 ? 5 : 0);
+                    for (const bool overwrite : {false, true})
+                        for (const Index first : {Index{0}, j0}) {
+                            const Index width = first == 0 ? d : nj;
+                            CAPTURE(overwrite, first, width);
+                            RowMatrix<TestType> g = RowMatrix<TestType>::Constant(c, d, TestType(0.5)), gb = g;
+                            set.add_weight_gradient(x.data() + first, d, b, dz.data(), c, c, g.data() + first, d, width,
+                                                    overwrite);
+                            set.add_weight_gradient_bytes(rows.data(), first, b, offset.data(), scale.data(), dz.data(),
+                                                          c, c, gb.data() + first, d, width, overwrite);
+                            REQUIRE((gb.array() == g.array()).all());
+                        }
+                }
     }
 }
 

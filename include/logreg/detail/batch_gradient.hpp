@@ -3,7 +3,9 @@
 //
 // For a batch of row indices into a data set, each thread takes a contiguous slice of the
 // batch and walks it in blocks of `block_rows` rows. For every block it
-//   1. gathers and preprocesses the rows (uint8 -> Scalar) into a buffer that stays in L2,
+//   1. gathers the rows: with AVX-512, bytes (uint8 features) stay where they are and the kernels
+//      convert them in registers (the same arithmetic as Preprocessor, so the same bits); otherwise
+//      the rows are preprocessed into a buffer that stays in L2,
 //   2. computes the logits with the register-blocked kernel (kernels.hpp; the instruction set's
 //      version chosen at run time, logreg/kernel_isa.hpp),
 //   3. turns them into the unnormalised gradient of the loss (Loss::accumulate, the one
@@ -39,6 +41,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <type_traits>
 #include <vector>
 
 namespace logreg::detail {
@@ -76,6 +79,7 @@ public:
         const Index block = std::min(max_batch, block_rows);  // a step may run on one thread only
         for (auto& s : slices_) {
             s.x.resize(block, features);
+            s.byte_rows.resize(static_cast<std::size_t>(block));
             s.z.resize(block, classes);
             s.labels.resize(block);
             s.weights.resize(block);
@@ -153,7 +157,8 @@ public:
 
 private:
     struct Slice {
-        RowMatrix<Scalar> x, z;
+        RowMatrix<Scalar> x, z;                      // x: the block's preprocessed rows, unless...
+        std::vector<const std::uint8_t*> byte_rows;  // ... the kernels read the bytes: the block's rows
         LabelVector labels;
         Vector<double> weights;
         Gradient<Scalar> grad;  // this slice's partial sum (unused with one thread)
@@ -348,11 +353,22 @@ private:
                                                   next_rows ? next_rows + next_begin : nullptr, next_n);
             // Normally the previous step requested these already; asking again for cached lines is cheap.
             ahead.upto(std::min(block_rows, n));
+            // Bytes go to the kernels as they are where the set converts them faster than a copy
+            // (KernelSet::bytes_in_kernels); otherwise the block is converted into s.x first.
+            bool in_kernels = false;
+            if constexpr (std::is_same_v<Feature, std::uint8_t>) in_kernels = kset->bytes_in_kernels;
+            const Scalar* offset = pre->offset().data();
+            const Scalar* scale = pre->scale().data();
             for (Index b0 = 0; b0 < n; b0 += block_rows) {
                 const Index nb = std::min(block_rows, n - b0);
                 const Index* r = rows + begin + b0;
-                kernels::gather_rows(*kset, features->data(), d, r, nb, d, pre->offset().data(), pre->scale().data(),
-                                     s.x.data());
+                if (in_kernels) {
+                    if constexpr (std::is_same_v<Feature, std::uint8_t>)
+                        for (Index i = 0; i < nb; ++i)
+                            s.byte_rows[static_cast<std::size_t>(i)] = features->data() + r[i] * d;
+                } else {
+                    kernels::gather_rows(*kset, features->data(), d, r, nb, d, offset, scale, s.x.data());
+                }
                 for (Index i = 0; i < nb; ++i) s.labels[i] = (*labels)[r[i]];
                 if (weighted)
                     for (Index i = 0; i < nb; ++i) s.weights[i] = (*weights)[r[i]];
@@ -368,8 +384,13 @@ private:
                 const auto prefetch_share = [&] { ahead.upto(b0 + nb + (block_rows * ++piece) / pieces); };
                 for (Index r0 = 0; r0 < nb; r0 += tile_rows) {
                     prefetch_share();
-                    kset->logits(s.x.data() + r0 * d, d, std::min(tile_rows, nb - r0), model->weight().data(), d, c, d,
-                                 model->bias().data(), s.z.data() + r0 * c, c);
+                    const Index tr = std::min(tile_rows, nb - r0);
+                    if (in_kernels)
+                        kset->logits_bytes(s.byte_rows.data() + r0, tr, offset, scale, model->weight().data(), d, c, d,
+                                           model->bias().data(), s.z.data() + r0 * c, c);
+                    else
+                        kset->logits(s.x.data() + r0 * d, d, tr, model->weight().data(), d, c, d, model->bias().data(),
+                                     s.z.data() + r0 * c, c);
                 }
                 self->lap(since, &PhaseTimes::logits, t);
                 auto z = s.z.topRows(nb);
@@ -377,8 +398,13 @@ private:
                 self->lap(since, &PhaseTimes::loss, t);
                 for (Index j0 = 0; j0 < d; j0 += chunk) {
                     prefetch_share();
-                    kset->add_weight_gradient(s.x.data() + j0, d, nb, s.z.data(), c, c, grad.weight.data() + j0, d,
-                                              std::min(chunk, d - j0), b0 == 0);
+                    const Index nj = std::min(chunk, d - j0);
+                    if (in_kernels)
+                        kset->add_weight_gradient_bytes(s.byte_rows.data(), j0, nb, offset, scale, s.z.data(), c, c,
+                                                        grad.weight.data() + j0, d, nj, b0 == 0);
+                    else
+                        kset->add_weight_gradient(s.x.data() + j0, d, nb, s.z.data(), c, c, grad.weight.data() + j0, d,
+                                                  nj, b0 == 0);
                 }
                 if (b0 == 0) grad.bias.setZero();
                 for (Index i = 0; i < nb; ++i)

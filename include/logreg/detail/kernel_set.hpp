@@ -28,6 +28,18 @@
 #define LOGREG_KERNEL_FLAGS flags_base
 #endif
 
+// LOGREG_OPAQUE(v): from here on the compiler treats v as an unknown value in memory, so it
+// cannot fuse the operation that computed v with those that use it. Vec::madd1 of the sets
+// without a fused multiply-add uses it: a compiler allowed to contract a * b + c (GCC's default
+// -ffp-contract=fast, with FMA in the global flags) may otherwise contract some of a kernel's
+// scalar tail and not the same tail of its twin (the Scalar and the byte kernels), which would
+// change the last bit.
+#if defined(__GNUC__) || defined(__clang__)
+#define LOGREG_OPAQUE(v) __asm__("" : "+m"(v))
+#else
+#define LOGREG_OPAQUE(v) static_cast<void>(v)
+#endif
+
 namespace logreg::detail::kernels {
 
 template <typename Scalar>
@@ -35,6 +47,11 @@ struct KernelSet {
     Isa isa;
     Index packet;      ///< Scalars per vector register: column chunks are whole packets
     int forward_rows;  ///< rows per logits tile: callers step through a batch by this many
+    /// The engine hands uint8 rows to logits_bytes and add_weight_gradient_bytes rather than
+    /// converting a copy first: true where that is faster (AVX-512: a 5 x 5 logits tile converts 5
+    /// rows per 25 multiply-adds; with 16 registers the 2 x 5 tile converts 2 per 10, and SSE2's
+    /// widening takes four instructions per 4 bytes; docs/performance.md has the measurements).
+    bool bytes_in_kernels;
 
     /// Z = X W^T + b for `rows` rows of X (row-major, leading dimension ldx) and `classes` rows of
     /// W (row-major, ldw), over d features; Z is row-major with leading dimension ldz.
@@ -45,6 +62,17 @@ struct KernelSet {
     /// X row-major (ldx), dZ row-major (ldz), G `classes` x d row-major (ldg).
     void (*add_weight_gradient)(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Index classes,
                                 Scalar* g, Index ldg, Index d, bool overwrite);
+
+    /// logits() reading row r of X as the bytes x_rows[r][0..d), converted as convert_bytes does
+    /// with offset and scale: bitwise logits() on the converted rows, without converting a copy.
+    void (*logits_bytes)(const std::uint8_t* const* x_rows, Index rows, const Scalar* offset, const Scalar* scale,
+                         const Scalar* w, Index ldw, Index classes, Index d, const Scalar* bias, Scalar* z, Index ldz);
+
+    /// add_weight_gradient() reading row r of X as the bytes x_rows[r][first..first + d), converted
+    /// with offset[first..] and scale[first..]: bitwise add_weight_gradient() on the converted rows.
+    void (*add_weight_gradient_bytes)(const std::uint8_t* const* x_rows, Index first, Index rows, const Scalar* offset,
+                                      const Scalar* scale, const Scalar* dz, Index ldz, Index classes, Scalar* g,
+                                      Index ldg, Index d, bool overwrite);
 
     /// dst[j] = (Scalar(src[j]) - offset[j]) * scale[j] for j < d: one row of bytes converted
     /// with Preprocessor's arithmetic.

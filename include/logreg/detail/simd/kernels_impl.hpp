@@ -3,9 +3,11 @@
 // No include guard, on purpose: each kernel set's header (portable.hpp, x86.hpp) includes this
 // file inside its own namespace, after defining there
 //   Vec<float>, Vec<double>   the vector type R and its operations (load, store, set1, madd,
-//                             sub, mul, sum, load_bytes) and `width`, the Scalars per vector;
+//                             sub, mul, sum, load_bytes), `width`, the Scalars per vector, and
+//                             madd1, the scalar multiply-add of the kernels' tails;
 //   this_isa                  the Isa the set is for;
-//   vector_registers          how many vector registers the set can use,
+//   vector_registers          how many vector registers the set can use;
+//   bytes_in_kernels          KernelSet::bytes_in_kernels,
 // and under the instruction set's target attribute, so the same text compiles to SSE2, AVX2 or
 // AVX-512 code in one translation unit. It includes nothing itself.
 //
@@ -24,6 +26,36 @@ constexpr int forward_classes = 5;
 /// Largest class tile of the gradient kernel: 2 x CB accumulators + two x vectors + one broadcast.
 constexpr int gradient_classes = vector_registers >= 32 ? 12 : 6;
 
+/// Where a kernel reads X. DenseRows: Scalars at x[r * ldx + j]. ByteRows: bytes at
+/// rows[r][first + j], converted as convert_bytes does ((Scalar(byte) - offset) * scale, the same
+/// operations in vectors and in scalars), so a kernel on ByteRows gives bitwise what it gives on
+/// the converted rows, without a converted copy of the batch (a uint8 block is a quarter of the
+/// memory traffic of its floats, and the rows are read where they are).
+template <typename Scalar>
+struct DenseRows {
+    using R = typename Vec<Scalar>::R;
+    const Scalar* x;
+    Index ldx;
+    R load(Index r, Index j) const { return Vec<Scalar>::load(x + r * ldx + j); }
+    Scalar at(Index r, Index j) const { return x[r * ldx + j]; }
+    DenseRows from(Index r) const { return {x + r * ldx, ldx}; }
+};
+
+template <typename Scalar>
+struct ByteRows {
+    using V = Vec<Scalar>;
+    using R = typename V::R;
+    const std::uint8_t* const* rows;
+    Index first;           // the column of rows[r] that is column 0 here
+    const Scalar* offset;  // offset[j], scale[j]: column j here (already shifted by first)
+    const Scalar* scale;
+    R load(Index r, Index j) const {
+        return V::mul(V::sub(V::load_bytes(rows[r] + first + j), V::load(offset + j)), V::load(scale + j));
+    }
+    Scalar at(Index r, Index j) const { return (static_cast<Scalar>(rows[r][first + j]) - offset[j]) * scale[j]; }
+    ByteRows from(Index r) const { return {rows + r, first, offset, scale}; }
+};
+
 /// Classes per tile when `classes` are split into tiles of at most `most`: near-equal tiles
 /// (12 on at most 10 -> 6 + 6) rather than full ones and a thin remainder.
 inline Index near_equal_tile(Index classes, Index most) {
@@ -34,9 +66,8 @@ inline Index near_equal_tile(Index classes, Index most) {
 
 /// z[r][c] = x[r] . w[c] + b[c] for RB rows and CB classes; every w vector is loaded once per
 /// tile and shared by RB rows, every x vector shared by CB classes.
-template <int RB, int CB, typename Scalar>
-inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias, Scalar* z,
-                        Index ldz) {
+template <int RB, int CB, typename Scalar, typename Rows>
+inline void logits_tile(const Rows& x, const Scalar* w, Index ldw, Index d, const Scalar* bias, Scalar* z, Index ldz) {
     using V = Vec<Scalar>;
     using R = typename V::R;
     constexpr Index S = V::width;
@@ -46,7 +77,7 @@ inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, 
     const Index dv = d - d % S;  // the vector part of each row; the rest is done in scalars
     for (Index j = 0; j < dv; j += S) {
         R xv[RB];
-        for (int r = 0; r < RB; ++r) xv[r] = V::load(x + r * ldx + j);
+        for (int r = 0; r < RB; ++r) xv[r] = x.load(r, j);
         for (int c = 0; c < CB; ++c) {
             const R wv = V::load(w + c * ldw + j);
             for (int r = 0; r < RB; ++r) acc[r][c] = V::madd(xv[r], wv, acc[r][c]);
@@ -55,48 +86,62 @@ inline void logits_tile(const Scalar* x, Index ldx, const Scalar* w, Index ldw, 
     for (int r = 0; r < RB; ++r)
         for (int c = 0; c < CB; ++c) {
             Scalar s = V::sum(acc[r][c]);
-            for (Index k = dv; k < d; ++k) s += x[r * ldx + k] * w[c * ldw + k];
+            for (Index k = dv; k < d; ++k) s = V::madd1(x.at(r, k), w[c * ldw + k], s);
             z[r * ldz + c] = s + bias[c];
         }
 }
 
 /// Runs logits_tile<RB, n> for a run-time n in [1, CB] (a class tile narrower than CB).
-template <int RB, int CB, typename Scalar>
-inline void logits_tile_n(int n, const Scalar* x, Index ldx, const Scalar* w, Index ldw, Index d, const Scalar* bias,
-                          Scalar* z, Index ldz) {
+template <int RB, int CB, typename Scalar, typename Rows>
+inline void logits_tile_n(int n, const Rows& x, const Scalar* w, Index ldw, Index d, const Scalar* bias, Scalar* z,
+                          Index ldz) {
     if constexpr (CB >= 1) {
         if (n == CB)
-            logits_tile<RB, CB>(x, ldx, w, ldw, d, bias, z, ldz);
+            logits_tile<RB, CB>(x, w, ldw, d, bias, z, ldz);
         else
-            logits_tile_n<RB, CB - 1>(n, x, ldx, w, ldw, d, bias, z, ldz);
+            logits_tile_n<RB, CB - 1>(n, x, w, ldw, d, bias, z, ldz);
     }
 }
 
-/// KernelSet::logits.
-template <typename Scalar>
-void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Index ldw, Index classes, Index d,
-            const Scalar* bias, Scalar* z, Index ldz) {
+/// KernelSet::logits and logits_bytes on `rows` rows of x.
+template <typename Scalar, typename Rows>
+void logits_of(const Rows& x, Index rows, const Scalar* w, Index ldw, Index classes, Index d, const Scalar* bias,
+               Scalar* z, Index ldz) {
     constexpr int RB = forward_rows, CB = forward_classes;
     const Index per = near_equal_tile(classes, CB);
     Index r = 0;
     for (; r + RB <= rows; r += RB)
         for (Index c = 0; c < classes; c += per) {
             const int n = static_cast<int>(std::min<Index>(per, classes - c));
-            logits_tile_n<RB, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
+            logits_tile_n<RB, CB>(n, x.from(r), w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
         }
     for (; r < rows; ++r)
         for (Index c = 0; c < classes; c += per) {
             const int n = static_cast<int>(std::min<Index>(per, classes - c));
-            logits_tile_n<1, CB>(n, x + r * ldx, ldx, w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
+            logits_tile_n<1, CB>(n, x.from(r), w + c * ldw, ldw, d, bias + c, z + r * ldz + c, ldz);
         }
+}
+
+/// KernelSet::logits.
+template <typename Scalar>
+void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Index ldw, Index classes, Index d,
+            const Scalar* bias, Scalar* z, Index ldz) {
+    logits_of(DenseRows<Scalar>{x, ldx}, rows, w, ldw, classes, d, bias, z, ldz);
+}
+
+/// KernelSet::logits_bytes.
+template <typename Scalar>
+void logits_bytes(const std::uint8_t* const* x_rows, Index rows, const Scalar* offset, const Scalar* scale,
+                  const Scalar* w, Index ldw, Index classes, Index d, const Scalar* bias, Scalar* z, Index ldz) {
+    logits_of(ByteRows<Scalar>{x_rows, 0, offset, scale}, rows, w, ldw, classes, d, bias, z, ldz);
 }
 
 /// g[c][j] += sum_r dz[r][c] x[r][j] for CB classes: two vectors of each of the CB rows of g stay
 /// in registers while all `rows` rows are added, so g is read and written once per call and
 /// every broadcast of dz[r][c] feeds two multiply-adds.
-template <int CB, typename Scalar>
-inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g, Index ldg,
-                          Index d, bool overwrite) {
+template <int CB, typename Scalar, typename Rows>
+inline void gradient_tile(const Rows& x, Index rows, const Scalar* dz, Index ldz, Scalar* g, Index ldg, Index d,
+                          bool overwrite) {
     using V = Vec<Scalar>;
     using R = typename V::R;
     constexpr Index S = V::width;
@@ -109,7 +154,7 @@ inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* 
             a1[c] = overwrite ? V::zero() : V::load(g + c * ldg + j + S);
         }
         for (Index r = 0; r < rows; ++r) {
-            const R x0 = V::load(x + r * ldx + j), x1 = V::load(x + r * ldx + j + S);
+            const R x0 = x.load(r, j), x1 = x.load(r, j + S);
             const Scalar* dzr = dz + r * ldz;
             for (int c = 0; c < CB; ++c) {
                 const R s = V::set1(dzr[c]);
@@ -126,7 +171,7 @@ inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* 
         R a[CB];
         for (int c = 0; c < CB; ++c) a[c] = overwrite ? V::zero() : V::load(g + c * ldg + j);
         for (Index r = 0; r < rows; ++r) {
-            const R xv = V::load(x + r * ldx + j);
+            const R xv = x.load(r, j);
             for (int c = 0; c < CB; ++c) a[c] = V::madd(V::set1(dz[r * ldz + c]), xv, a[c]);
         }
         for (int c = 0; c < CB; ++c) V::store(g + c * ldg + j, a[c]);
@@ -134,19 +179,31 @@ inline void gradient_tile(const Scalar* x, Index ldx, Index rows, const Scalar* 
     for (; j < d; ++j)
         for (int c = 0; c < CB; ++c) {
             Scalar s = overwrite ? Scalar(0) : g[c * ldg + j];
-            for (Index r = 0; r < rows; ++r) s += dz[r * ldz + c] * x[r * ldx + j];
+            for (Index r = 0; r < rows; ++r) s = V::madd1(dz[r * ldz + c], x.at(r, j), s);
             g[c * ldg + j] = s;
         }
 }
 
-template <int CB, typename Scalar>
-inline void gradient_tile_n(int n, const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Scalar* g,
-                            Index ldg, Index d, bool overwrite) {
+template <int CB, typename Scalar, typename Rows>
+inline void gradient_tile_n(int n, const Rows& x, Index rows, const Scalar* dz, Index ldz, Scalar* g, Index ldg,
+                            Index d, bool overwrite) {
     if constexpr (CB >= 1) {
         if (n == CB)
-            gradient_tile<CB>(x, ldx, rows, dz, ldz, g, ldg, d, overwrite);
+            gradient_tile<CB>(x, rows, dz, ldz, g, ldg, d, overwrite);
         else
-            gradient_tile_n<CB - 1>(n, x, ldx, rows, dz, ldz, g, ldg, d, overwrite);
+            gradient_tile_n<CB - 1>(n, x, rows, dz, ldz, g, ldg, d, overwrite);
+    }
+}
+
+/// KernelSet::add_weight_gradient and add_weight_gradient_bytes on `rows` rows of x.
+template <typename Scalar, typename Rows>
+void add_weight_gradient_of(const Rows& x, Index rows, const Scalar* dz, Index ldz, Index classes, Scalar* g, Index ldg,
+                            Index d, bool overwrite) {
+    constexpr int CB = gradient_classes;
+    const Index per = near_equal_tile(classes, CB);
+    for (Index c = 0; c < classes; c += per) {
+        const int n = static_cast<int>(std::min<Index>(per, classes - c));
+        gradient_tile_n<CB>(n, x, rows, dz + c, ldz, g + c * ldg, ldg, d, overwrite);
     }
 }
 
@@ -154,12 +211,16 @@ inline void gradient_tile_n(int n, const Scalar* x, Index ldx, Index rows, const
 template <typename Scalar>
 void add_weight_gradient(const Scalar* x, Index ldx, Index rows, const Scalar* dz, Index ldz, Index classes, Scalar* g,
                          Index ldg, Index d, bool overwrite) {
-    constexpr int CB = gradient_classes;
-    const Index per = near_equal_tile(classes, CB);
-    for (Index c = 0; c < classes; c += per) {
-        const int n = static_cast<int>(std::min<Index>(per, classes - c));
-        gradient_tile_n<CB>(n, x, ldx, rows, dz + c, ldz, g + c * ldg, ldg, d, overwrite);
-    }
+    add_weight_gradient_of(DenseRows<Scalar>{x, ldx}, rows, dz, ldz, classes, g, ldg, d, overwrite);
+}
+
+/// KernelSet::add_weight_gradient_bytes.
+template <typename Scalar>
+void add_weight_gradient_bytes(const std::uint8_t* const* x_rows, Index first, Index rows, const Scalar* offset,
+                               const Scalar* scale, const Scalar* dz, Index ldz, Index classes, Scalar* g, Index ldg,
+                               Index d, bool overwrite) {
+    add_weight_gradient_of(ByteRows<Scalar>{x_rows, first, offset + first, scale + first}, rows, dz, ldz, classes, g,
+                           ldg, d, overwrite);
 }
 
 /// KernelSet::convert_bytes.
@@ -176,6 +237,13 @@ void convert_bytes(const std::uint8_t* src, Index d, const Scalar* offset, const
 /// This set's KernelSet.
 template <typename Scalar>
 constexpr KernelSet<Scalar> make_kernel_set() {
-    return {this_isa,        Vec<Scalar>::width,           forward_rows,
-            &logits<Scalar>, &add_weight_gradient<Scalar>, &convert_bytes<Scalar>};
+    return {this_isa,
+            Vec<Scalar>::width,
+            forward_rows,
+            bytes_in_kernels,
+            &logits<Scalar>,
+            &add_weight_gradient<Scalar>,
+            &logits_bytes<Scalar>,
+            &add_weight_gradient_bytes<Scalar>,
+            &convert_bytes<Scalar>};
 }

@@ -18,6 +18,7 @@ namespace portable {
 
 constexpr Isa this_isa = Isa::portable;
 constexpr int vector_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
+constexpr bool bytes_in_kernels = false;  // Eigen has no byte packets: load_bytes goes through memory
 
 template <typename Scalar>
 struct Vec {
@@ -28,6 +29,11 @@ struct Vec {
     static void store(Scalar* p, const R& v) { Eigen::internal::pstoreu(p, v); }
     static R set1(Scalar s) { return Eigen::internal::pset1<R>(s); }
     static R madd(const R& a, const R& b, const R& c) { return Eigen::internal::pmadd(a, b, c); }
+    static Scalar madd1(Scalar a, Scalar b, Scalar c) {  // rounded twice, whatever the compiler may contract
+        Scalar p = a * b;
+        LOGREG_OPAQUE(p);
+        return p + c;
+    }
     static R sub(const R& a, const R& b) { return Eigen::internal::psub(a, b); }
     static R mul(const R& a, const R& b) { return Eigen::internal::pmul(a, b); }
     static Scalar sum(const R& v) { return Eigen::internal::predux(v); }

@@ -39,6 +39,14 @@
 
 namespace logreg::detail::kernels {
 
+/// a * b + c rounded twice, whatever the compiler may contract (see LOGREG_OPAQUE).
+template <typename Scalar>
+inline Scalar unfused_madd(Scalar a, Scalar b, Scalar c) {
+    Scalar p = a * b;
+    LOGREG_OPAQUE(p);
+    return p + c;
+}
+
 /// Four bytes as the low 32 bits of a vector (an unaligned load without undefined behaviour).
 inline __m128i load_4_bytes(const std::uint8_t* p) {
     std::int32_t v;
@@ -55,6 +63,7 @@ namespace sse2 {
 
 constexpr Isa this_isa = Isa::sse2;
 constexpr int vector_registers = 16;
+constexpr bool bytes_in_kernels = false;
 
 template <typename Scalar>
 struct Vec;
@@ -68,6 +77,7 @@ struct Vec<float> {
     static void store(float* p, R v) { _mm_storeu_ps(p, v); }
     static R set1(float s) { return _mm_set1_ps(s); }
     static R madd(R a, R b, R c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+    static float madd1(float a, float b, float c) { return unfused_madd(a, b, c); }
     static R sub(R a, R b) { return _mm_sub_ps(a, b); }
     static R mul(R a, R b) { return _mm_mul_ps(a, b); }
     static float sum(R v) {
@@ -89,6 +99,7 @@ struct Vec<double> {
     static void store(double* p, R v) { _mm_storeu_pd(p, v); }
     static R set1(double s) { return _mm_set1_pd(s); }
     static R madd(R a, R b, R c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+    static double madd1(double a, double b, double c) { return unfused_madd(a, b, c); }
     static R sub(R a, R b) { return _mm_sub_pd(a, b); }
     static R mul(R a, R b) { return _mm_mul_pd(a, b); }
     static double sum(R v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); }
@@ -109,6 +120,7 @@ namespace avx2 {
 
 constexpr Isa this_isa = Isa::avx2;
 constexpr int vector_registers = 16;
+constexpr bool bytes_in_kernels = false;
 
 template <typename Scalar>
 struct Vec;
@@ -122,6 +134,7 @@ struct Vec<float> {
     static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
     static R set1(float s) { return _mm256_set1_ps(s); }
     static R madd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+    static float madd1(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
     static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
     static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
     static float sum(R v) {
@@ -143,6 +156,7 @@ struct Vec<double> {
     static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
     static R set1(double s) { return _mm256_set1_pd(s); }
     static R madd(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
+    static double madd1(double a, double b, double c) { return __builtin_fma(a, b, c); }
     static R sub(R a, R b) { return _mm256_sub_pd(a, b); }
     static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
     static double sum(R v) {
@@ -167,6 +181,7 @@ namespace avx512 {
 
 constexpr Isa this_isa = Isa::avx512;
 constexpr int vector_registers = 32;
+constexpr bool bytes_in_kernels = true;
 
 template <typename Scalar>
 struct Vec;
@@ -180,6 +195,7 @@ struct Vec<float> {
     static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
     static R set1(float s) { return _mm512_set1_ps(s); }
     static R madd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+    static float madd1(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
     static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
     static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
     static float sum(R v) { return _mm512_reduce_add_ps(v); }
@@ -197,6 +213,7 @@ struct Vec<double> {
     static void store(double* p, R v) { _mm512_storeu_pd(p, v); }
     static R set1(double s) { return _mm512_set1_pd(s); }
     static R madd(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+    static double madd1(double a, double b, double c) { return __builtin_fma(a, b, c); }
     static R sub(R a, R b) { return _mm512_sub_pd(a, b); }
     static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
     static double sum(R v) { return _mm512_reduce_add_pd(v); }
