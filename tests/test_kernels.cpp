@@ -100,9 +100,16 @@ double check_all(std::uint64_t salt) {
         const LabelVector labels = logreg_test::random_labels(n, static_cast<int>(c), gen);
         LinearSoftmax<Scalar> model(d, c, Init::uniform, salt);
         model.bias() = logreg_test::random_matrix<Scalar>(c, 1, gen, 0.5);
+        // Bytes: MNIST's unit scaling for the MNIST shape, otherwise offsets in the bytes' range.
         const Preprocessor<Scalar> pre =
             std::is_same_v<Feature, std::uint8_t>
-                ? Preprocessor<Scalar>::unit(d)
+                ? (d == 784 ? Preprocessor<Scalar>::unit(d)
+                            : Preprocessor<Scalar>(
+                                  Normalization::standard,
+                                  ((logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5).array() + Scalar(0.5)) * 255)
+                                      .matrix(),
+                                  (logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5).array() + Scalar(1)).matrix() /
+                                      Scalar(128)))
                 : Preprocessor<Scalar>(
                       Normalization::standard, logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5),
                       (logreg_test::random_matrix<Scalar>(d, 1, gen, 0.5).array() + Scalar(1)).matrix());
@@ -137,8 +144,27 @@ double check_all(std::uint64_t salt) {
 
                     // A fixed thread count gives bitwise the same result every time.
                     const RowMatrix<Scalar> first = engine.gradient().weight;
+                    const Vector<Scalar> first_bias = engine.gradient().bias;
                     engine.compute(model, loss, features, labels, sample_weights, rows.data(), b, pre, pool);
                     CHECK((engine.gradient().weight.array() == first.array()).all());
+
+                    // Bytes read by the kernels or converted into a copy first: the same bits,
+                    // whichever the set uses by default.
+                    if constexpr (std::is_same_v<Feature, std::uint8_t>) {
+                        using Bytes = typename detail::BatchGradient<Scalar>::Bytes;
+                        for (const Bytes bytes : {Bytes::in_kernels, Bytes::converted}) {
+                            CAPTURE(bytes == Bytes::in_kernels);
+                            detail::BatchGradient<Scalar> forced;
+                            forced.reserve(b, d, c, threads);
+                            forced.set_bytes(bytes);
+                            const LossSums forced_sums = forced.compute(model, loss, features, labels, sample_weights,
+                                                                        rows.data(), b, pre, pool);
+                            CHECK(forced_sums.loss_sum == sums.loss_sum);
+                            CHECK(forced_sums.weight_sum == sums.weight_sum);
+                            CHECK((forced.gradient().weight.array() == first.array()).all());
+                            CHECK((forced.gradient().bias.array() == first_bias.array()).all());
+                        }
+                    }
                 }
             }
         }
@@ -219,10 +245,14 @@ TEMPLATE_TEST_CASE("every kernel set's byte kernels give bitwise what its Scalar
                         offset[j] = static_cast<TestType>(255 * u(gen));
                         scale[j] = static_cast<TestType>(0.001 + u(gen) / 64);
                     }
+                    // Each row in a buffer of exactly d bytes, so that ASan sees a read past its end.
+                    std::vector<std::vector<std::uint8_t>> own(static_cast<std::size_t>(b));
                     std::vector<const std::uint8_t*> rows(static_cast<std::size_t>(b));
                     RowMatrix<TestType> x(b, d);
                     for (Index i = 0; i < b; ++i) {
-                        rows[static_cast<std::size_t>(i)] = data.data() + order[i] * d;
+                        const std::uint8_t* src = data.data() + order[i] * d;
+                        own[static_cast<std::size_t>(i)].assign(src, src + d);
+                        rows[static_cast<std::size_t>(i)] = own[static_cast<std::size_t>(i)].data();
                         set.convert_bytes(rows[static_cast<std::size_t>(i)], d, offset.data(), scale.data(),
                                           x.data() + i * d);
                     }

@@ -86,15 +86,18 @@ endif()
 set_tests_properties(logreg_cli_matches_sklearn_on_its_own_data PROPERTIES SKIP_REGULAR_EXPRESSION "skipped:"
   TIMEOUT 600)
 
-# docs/your-data.md's C++ on scikit-learn's wine_data.csv.
-add_executable(your_data ${CMAKE_CURRENT_LIST_DIR}/your_data.cpp)
-target_link_libraries(your_data PRIVATE logreg::io logreg_warnings)
-set(_wine ${LOGREG_SKLEARN_DATA_DIR}/wine_data.csv)
-if(LOGREG_SKLEARN_DATA_DIR AND EXISTS ${_wine})
-  logreg_program_test(your_data_example EXPECT success MATCH "test accuracy 0.9[0-9]+, first row's probabilities sum to 1.000000"
-    COMMAND $<TARGET_FILE:your_data> ${_wine} ${_cli_dir}/wine_from_cpp.safetensors)
-else()
-  add_test(NAME your_data_example COMMAND ${CMAKE_COMMAND} -E echo
-    "skipped: scikit-learn's wine_data.csv not found (apt-get install python3-sklearn, or set LOGREG_SKLEARN_DATA_DIR)")
-  set_tests_properties(your_data_example PROPERTIES SKIP_REGULAR_EXPRESSION "skipped:")
+# docs/your-data.md's C++ on scikit-learn's wine_data.csv (a documentation program: built with
+# LOGREG_BUILD_DOC_PROGRAMS, see examples/CMakeLists.txt).
+if(LOGREG_BUILD_DOC_PROGRAMS)
+  add_executable(your_data ${CMAKE_CURRENT_LIST_DIR}/your_data.cpp)
+  target_link_libraries(your_data PRIVATE logreg::io logreg_warnings)
+  set(_wine ${LOGREG_SKLEARN_DATA_DIR}/wine_data.csv)
+  if(LOGREG_SKLEARN_DATA_DIR AND EXISTS ${_wine})
+    logreg_program_test(your_data_example EXPECT success MATCH "test accuracy 0.9[0-9]+, first row's probabilities sum to 1.000000"
+      COMMAND $<TARGET_FILE:your_data> ${_wine} ${_cli_dir}/wine_from_cpp.safetensors)
+  else()
+    add_test(NAME your_data_example COMMAND ${CMAKE_COMMAND} -E echo
+      "skipped: scikit-learn's wine_data.csv not found (apt-get install python3-sklearn, or set LOGREG_SKLEARN_DATA_DIR)")
+    set_tests_properties(your_data_example PROPERTIES SKIP_REGULAR_EXPRESSION "skipped:")
+  endif()
 endif()

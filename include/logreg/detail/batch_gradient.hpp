@@ -149,6 +149,12 @@ public:
     enum class Share { automatic, classes, columns };
     void set_share(Share share) { share_ = share; }
 
+    /// Whether uint8 rows go to the byte kernels as they are or are converted into a copy first:
+    /// as the kernel set says (KernelSet::bytes_in_kernels), or forced either way. Both give the
+    /// same bits; tests compare them with every set.
+    enum class Bytes { automatic, in_kernels, converted };
+    void set_bytes(Bytes bytes) { bytes_ = bytes; }
+
     /// After compute_and_step: true if every parameter the update wrote is finite (checked by
     /// each thread on its classes while they were in cache, instead of another pass over W).
     bool updated_finite() const {
@@ -356,7 +362,9 @@ private:
             // Bytes go to the kernels as they are where the set converts them faster than a copy
             // (KernelSet::bytes_in_kernels); otherwise the block is converted into s.x first.
             bool in_kernels = false;
-            if constexpr (std::is_same_v<Feature, std::uint8_t>) in_kernels = kset->bytes_in_kernels;
+            if constexpr (std::is_same_v<Feature, std::uint8_t>)
+                in_kernels =
+                    self->bytes_ == Bytes::automatic ? kset->bytes_in_kernels : self->bytes_ == Bytes::in_kernels;
             const Scalar* offset = pre->offset().data();
             const Scalar* scale = pre->scale().data();
             for (Index b0 = 0; b0 < n; b0 += block_rows) {
@@ -427,6 +435,7 @@ private:
     bool profiling_ = false;
     std::vector<PhaseTimes> phase_times_;  // per thread, while profiling
     Share share_ = Share::automatic;
+    Bytes bytes_ = Bytes::automatic;
     Index max_batch_ = -1, features_ = -1, classes_ = -1;
 };
 

@@ -29,11 +29,11 @@
 #endif
 
 // LOGREG_OPAQUE(v): from here on the compiler treats v as an unknown value in memory, so it
-// cannot fuse the operation that computed v with those that use it. Vec::madd1 of the sets
-// without a fused multiply-add uses it: a compiler allowed to contract a * b + c (GCC's default
-// -ffp-contract=fast, with FMA in the global flags) may otherwise contract some of a kernel's
-// scalar tail and not the same tail of its twin (the Scalar and the byte kernels), which would
-// change the last bit.
+// cannot fuse the operation that computed v with those that use it. Vec::madd1 of the SSE2 and
+// portable sets (whose scalar tails round twice) uses it: a compiler allowed to contract a * b + c
+// (GCC's default -ffp-contract=fast, with FMA in the global flags) may otherwise contract some of
+// a kernel's scalar tail and not the same tail of its twin (the Scalar and the byte kernels),
+// which would change the last bit.
 #if defined(__GNUC__) || defined(__clang__)
 #define LOGREG_OPAQUE(v) __asm__("" : "+m"(v))
 #else

@@ -39,14 +39,6 @@
 
 namespace logreg::detail::kernels {
 
-/// a * b + c rounded twice, whatever the compiler may contract (see LOGREG_OPAQUE).
-template <typename Scalar>
-inline Scalar unfused_madd(Scalar a, Scalar b, Scalar c) {
-    Scalar p = a * b;
-    LOGREG_OPAQUE(p);
-    return p + c;
-}
-
 /// Four bytes as the low 32 bits of a vector (an unaligned load without undefined behaviour).
 inline __m128i load_4_bytes(const std::uint8_t* p) {
     std::int32_t v;
@@ -56,7 +48,8 @@ inline __m128i load_4_bytes(const std::uint8_t* p) {
 
 }  // namespace logreg::detail::kernels
 
-// ---- SSE2: every x86-64 CPU; no FMA, so madd is a multiply and an add ----
+// ---- SSE2: every x86-64 CPU; no FMA, so madd is a multiply and an add (which a build with FMA
+// in its global flags may still fuse, the same way in every kernel) ----
 namespace logreg::detail::kernels {
 inline namespace LOGREG_KERNEL_FLAGS {
 namespace sse2 {
@@ -64,6 +57,14 @@ namespace sse2 {
 constexpr Isa this_isa = Isa::sse2;
 constexpr int vector_registers = 16;
 constexpr bool bytes_in_kernels = false;
+
+/// a * b + c rounded twice, as the scalar tails of this set round (see LOGREG_OPAQUE).
+template <typename Scalar>
+inline Scalar unfused_madd(Scalar a, Scalar b, Scalar c) {
+    Scalar p = a * b;
+    LOGREG_OPAQUE(p);
+    return p + c;
+}
 
 template <typename Scalar>
 struct Vec;
@@ -134,7 +135,9 @@ struct Vec<float> {
     static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
     static R set1(float s) { return _mm256_set1_ps(s); }
     static R madd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
-    static float madd1(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
+    static float madd1(float a, float b, float c) {  // one rounding, always the instruction
+        return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+    }
     static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
     static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
     static float sum(R v) {
@@ -156,7 +159,9 @@ struct Vec<double> {
     static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
     static R set1(double s) { return _mm256_set1_pd(s); }
     static R madd(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
-    static double madd1(double a, double b, double c) { return __builtin_fma(a, b, c); }
+    static double madd1(double a, double b, double c) {
+        return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c)));
+    }
     static R sub(R a, R b) { return _mm256_sub_pd(a, b); }
     static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
     static double sum(R v) {
@@ -195,7 +200,9 @@ struct Vec<float> {
     static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
     static R set1(float s) { return _mm512_set1_ps(s); }
     static R madd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
-    static float madd1(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
+    static float madd1(float a, float b, float c) {  // one rounding, always the instruction
+        return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+    }
     static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
     static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
     static float sum(R v) { return _mm512_reduce_add_ps(v); }
@@ -213,7 +220,9 @@ struct Vec<double> {
     static void store(double* p, R v) { _mm512_storeu_pd(p, v); }
     static R set1(double s) { return _mm512_set1_pd(s); }
     static R madd(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
-    static double madd1(double a, double b, double c) { return __builtin_fma(a, b, c); }
+    static double madd1(double a, double b, double c) {
+        return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c)));
+    }
     static R sub(R a, R b) { return _mm512_sub_pd(a, b); }
     static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
     static double sum(R v) { return _mm512_reduce_add_pd(v); }
