@@ -1,7 +1,7 @@
 # mnist_experiments: a grid of training settings on MNIST -> a Markdown table (docs/guide.md).
 # Included by examples/CMakeLists.txt after the MNIST programs, so CLI11 and logreg::io are there.
 add_executable(mnist_experiments ${CMAKE_CURRENT_LIST_DIR}/mnist_experiments.cpp)
-target_link_libraries(mnist_experiments PRIVATE logreg::io CLI11::CLI11 logreg_warnings)
+target_link_libraries(mnist_experiments PRIVATE logreg::io logreg_kernels_once CLI11::CLI11 logreg_warnings)
 
 if(LOGREG_BUILD_TESTS)
   # The CI's short mode: two settings, one epoch each; skipped (with the reason) without MNIST.

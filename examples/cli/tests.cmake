@@ -90,7 +90,7 @@ set_tests_properties(logreg_cli_matches_sklearn_on_its_own_data PROPERTIES SKIP_
 # LOGREG_BUILD_DOC_PROGRAMS, see examples/CMakeLists.txt).
 if(LOGREG_BUILD_DOC_PROGRAMS)
   add_executable(your_data ${CMAKE_CURRENT_LIST_DIR}/your_data.cpp)
-  target_link_libraries(your_data PRIVATE logreg::io logreg_warnings)
+  target_link_libraries(your_data PRIVATE logreg::io logreg_kernels_once logreg_warnings)
   set(_wine ${LOGREG_SKLEARN_DATA_DIR}/wine_data.csv)
   if(LOGREG_SKLEARN_DATA_DIR AND EXISTS ${_wine})
     logreg_program_test(your_data_example EXPECT success MATCH "test accuracy 0.9[0-9]+, first row's probabilities sum to 1.000000"

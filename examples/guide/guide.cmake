@@ -7,7 +7,7 @@ set(logreg_guide_needs_mnist data training_loop train_evaluate pictures)
 
 foreach(snippet IN LISTS logreg_guide_snippets)
   add_executable(guide_${snippet} ${logreg_guide_dir}/${snippet}.cpp)
-  target_link_libraries(guide_${snippet} PRIVATE logreg::io logreg_warnings)
+  target_link_libraries(guide_${snippet} PRIVATE logreg::io logreg_kernels_once logreg_warnings)
 endforeach()
 
 if(LOGREG_BUILD_TESTS)

@@ -67,7 +67,9 @@ public:
         return static_cast<int>(std::clamp<Index>(count / min_rows_per_thread, 1, threads));
     }
 
-    /// Sizes every buffer for batches of up to `max_batch` rows; allocation happens here only.
+    /// Sizes every buffer for batches of up to `max_batch` rows; allocation happens here, and in
+    /// the first step that converts rows into a float block (steps that read uint8 rows in place,
+    /// KernelSet::bytes_in_kernels, never need that 64 x D block).
     void reserve(Index max_batch, Index features, Index classes, int threads) {
         if (max_batch == max_batch_ && features == features_ && classes == classes_ &&
             static_cast<int>(slices_.size()) == threads)
@@ -78,7 +80,6 @@ public:
         slices_.assign(static_cast<std::size_t>(threads), Slice{});
         const Index block = std::min(max_batch, block_rows);  // a step may run on one thread only
         for (auto& s : slices_) {
-            s.x.resize(block, features);
             s.byte_rows.resize(static_cast<std::size_t>(block));
             s.z.resize(block, classes);
             s.labels.resize(block);
@@ -221,11 +222,16 @@ private:
         ThreadPool* pool = nullptr;
         int threads = 1;                                   // the threads this step uses (threads_for)
         const kernels::KernelSet<Scalar>* kset = nullptr;  // chosen once per step, by the caller's thread
+        bool bytes_in_kernels = false;                     // uint8 rows read in place (else converted into s.x)
 
         void start(ThreadPool& p) {
             pool = &p;
             threads = std::min(threads_for(count, static_cast<int>(self->slices_.size())), p.size());
             kset = &kernels::active<Scalar>();
+            if constexpr (std::is_same_v<Feature, std::uint8_t>)
+                bytes_in_kernels =
+                    self->bytes_ == Bytes::automatic ? kset->bytes_in_kernels : self->bytes_ == Bytes::in_kernels;
+            if (!bytes_in_kernels) self->reserve_float_blocks();
             p.run(&Job::run, this, threads);
         }
 
@@ -361,10 +367,7 @@ private:
             ahead.upto(std::min(block_rows, n));
             // Bytes go to the kernels as they are where the set converts them faster than a copy
             // (KernelSet::bytes_in_kernels); otherwise the block is converted into s.x first.
-            bool in_kernels = false;
-            if constexpr (std::is_same_v<Feature, std::uint8_t>)
-                in_kernels =
-                    self->bytes_ == Bytes::automatic ? kset->bytes_in_kernels : self->bytes_ == Bytes::in_kernels;
+            const bool in_kernels = bytes_in_kernels;
             const Scalar* offset = pre->offset().data();
             const Scalar* scale = pre->scale().data();
             for (Index b0 = 0; b0 < n; b0 += block_rows) {
@@ -427,6 +430,13 @@ private:
     static Index gradient_chunk(Index d, Index packet) {
         const Index target = (d + 11) / 12;
         return std::max(packet, (target + packet - 1) / packet * packet);
+    }
+
+    /// Sizes every slice's float block s.x (once; the caller's thread, before the workers start).
+    void reserve_float_blocks() {
+        const Index block = std::min(max_batch_, block_rows);
+        for (auto& s : slices_)
+            if (s.x.rows() != block || s.x.cols() != features_) s.x.resize(block, features_);
     }
 
     std::vector<Slice> slices_;

@@ -35,6 +35,13 @@ const KernelSet<Scalar>& kernel_set(Isa isa) {
 #endif
 }
 
+#ifdef LOGREG_EXTERN_KERNELS
+// The sets are compiled in one translation unit of the program, the one that includes
+// <logreg/kernel_instances.hpp>, instead of in every unit that trains (see that header).
+extern template const KernelSet<float>& kernel_set<float>(Isa);
+extern template const KernelSet<double>& kernel_set<double>(Isa);
+#endif
+
 /// The set training uses now: kernel_set(kernel_isa()).
 template <typename Scalar>
 const KernelSet<Scalar>& active() {

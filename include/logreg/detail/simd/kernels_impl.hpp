@@ -223,15 +223,16 @@ void add_weight_gradient_bytes(const std::uint8_t* const* x_rows, Index first, I
                            ldg, d, overwrite);
 }
 
-/// KernelSet::convert_bytes.
+/// KernelSet::convert_bytes: ByteRows' conversion, stored (one definition of it, so the gather
+/// path and the kernels that read bytes in place convert alike).
 template <typename Scalar>
 void convert_bytes(const std::uint8_t* src, Index d, const Scalar* offset, const Scalar* scale, Scalar* dst) {
     using V = Vec<Scalar>;
     constexpr Index S = V::width;
+    const ByteRows<Scalar> row{&src, 0, offset, scale};
     Index j = 0;
-    for (; j + S <= d; j += S)
-        V::store(dst + j, V::mul(V::sub(V::load_bytes(src + j), V::load(offset + j)), V::load(scale + j)));
-    for (; j < d; ++j) dst[j] = (static_cast<Scalar>(src[j]) - offset[j]) * scale[j];
+    for (; j + S <= d; j += S) V::store(dst + j, row.load(0, j));
+    for (; j < d; ++j) dst[j] = row.at(0, j);
 }
 
 /// This set's KernelSet.
