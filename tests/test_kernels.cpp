@@ -235,50 +235,97 @@ TEMPLATE_TEST_CASE("every kernel set's byte kernels give bitwise what its Scalar
         const auto& set = detail::kernels::kernel_set<TestType>(isa);
         for (const Index d : {Index{1}, Index{15}, Index{16}, Index{17}, Index{33}, Index{100}, Index{784}})
             for (const Index c : {Index{2}, Index{5}, Index{10}, Index{13}})
-                for (const Index b : {Index{1}, Index{4}, Index{5}, Index{6}, Index{19}}) {
-                    CAPTURE(isa_name(isa), d, c, b);
-                    // Rows picked from a larger matrix in shuffled order, as a batch reads them.
-                    const RowMatrix<std::uint8_t> data = random_features<TestType, std::uint8_t>(3 * b + 2, d, gen);
-                    const IndexVector order = shuffled_indices(data.rows(), static_cast<std::uint64_t>(d * c + b));
-                    Vector<TestType> offset(d), scale(d);
-                    for (Index j = 0; j < d; ++j) {
-                        offset[j] = static_cast<TestType>(255 * u(gen));
-                        scale[j] = static_cast<TestType>(0.001 + u(gen) / 64);
-                    }
-                    // Each row in a buffer of exactly d bytes, so that ASan sees a read past its end.
-                    std::vector<std::vector<std::uint8_t>> own(static_cast<std::size_t>(b));
-                    std::vector<const std::uint8_t*> rows(static_cast<std::size_t>(b));
-                    RowMatrix<TestType> x(b, d);
-                    for (Index i = 0; i < b; ++i) {
-                        const std::uint8_t* src = data.data() + order[i] * d;
-                        own[static_cast<std::size_t>(i)].assign(src, src + d);
-                        rows[static_cast<std::size_t>(i)] = own[static_cast<std::size_t>(i)].data();
-                        set.convert_bytes(rows[static_cast<std::size_t>(i)], d, offset.data(), scale.data(),
-                                          x.data() + i * d);
-                    }
-                    const RowMatrix<TestType> w = logreg_test::random_matrix<TestType>(c, d, gen);
-                    const Vector<TestType> bias = logreg_test::random_matrix<TestType>(c, 1, gen);
-                    const RowMatrix<TestType> dz = logreg_test::random_matrix<TestType>(b, c, gen);
-                    RowMatrix<TestType> z(b, c), zb(b, c);
-                    set.logits(x.data(), d, b, w.data(), d, c, d, bias.data(), z.data(), c);
-                    set.logits_bytes(rows.data(), b, offset.data(), scale.data(), w.data(), d, c, d, bias.data(),
-                                     zb.data(), c);
-                    REQUIRE((zb.array() == z.array()).all());
-                    // The whole width, and a column range starting off a vector boundary (as the
-                    // engine's column chunks do), adding to g and overwriting it.
-                    const Index j0 = d > 8 ? 3 : 0, nj = d - j0 - (d > 16 ? 5 : 0);
-                    for (const bool overwrite : {false, true})
-                        for (const Index first : {Index{0}, j0}) {
-                            const Index width = first == 0 ? d : nj;
-                            CAPTURE(overwrite, first, width);
-                            RowMatrix<TestType> g = RowMatrix<TestType>::Constant(c, d, TestType(0.5)), gb = g;
-                            set.add_weight_gradient(x.data() + first, d, b, dz.data(), c, c, g.data() + first, d, width,
-                                                    overwrite);
-                            set.add_weight_gradient_bytes(rows.data(), first, b, offset.data(), scale.data(), dz.data(),
-                                                          c, c, gb.data() + first, d, width, overwrite);
-                            REQUIRE((gb.array() == g.array()).all());
+                for (const Index b : {Index{1}, Index{4}, Index{5}, Index{6}, Index{19}})
+                    for (const bool shifted : {true, false}) {
+                        // shifted = false: every offset 0, which the byte kernels take as a null
+                        // offset (scaling only) and must give the same bits as subtracting the zeros.
+                        CAPTURE(isa_name(isa), d, c, b, shifted);
+                        // Rows picked from a larger matrix in shuffled order, as a batch reads them.
+                        const RowMatrix<std::uint8_t> data = random_features<TestType, std::uint8_t>(3 * b + 2, d, gen);
+                        const IndexVector order = shuffled_indices(data.rows(), static_cast<std::uint64_t>(d * c + b));
+                        Vector<TestType> offset(d), scale(d);
+                        for (Index j = 0; j < d; ++j) {
+                            offset[j] = shifted ? static_cast<TestType>(255 * u(gen)) : TestType(0);
+                            scale[j] = static_cast<TestType>(0.001 + u(gen) / 64);
                         }
+                        // Each row in a buffer of exactly d bytes, so that ASan sees a read past its end.
+                        std::vector<std::vector<std::uint8_t>> own(static_cast<std::size_t>(b));
+                        std::vector<const std::uint8_t*> rows(static_cast<std::size_t>(b));
+                        const TestType* byte_offset = shifted ? offset.data() : nullptr;
+                        RowMatrix<TestType> x(b, d);
+                        Vector<TestType> converted(d);
+                        for (Index i = 0; i < b; ++i) {
+                            const std::uint8_t* src = data.data() + order[i] * d;
+                            own[static_cast<std::size_t>(i)].assign(src, src + d);
+                            rows[static_cast<std::size_t>(i)] = own[static_cast<std::size_t>(i)].data();
+                            set.convert_bytes(rows[static_cast<std::size_t>(i)], d, offset.data(), scale.data(),
+                                              x.data() + i * d);
+                            set.convert_bytes(rows[static_cast<std::size_t>(i)], d, byte_offset, scale.data(),
+                                              converted.data());
+                            REQUIRE((converted.transpose().array() == x.row(i).array()).all());
+                        }
+                        const RowMatrix<TestType> w = logreg_test::random_matrix<TestType>(c, d, gen);
+                        const Vector<TestType> bias = logreg_test::random_matrix<TestType>(c, 1, gen);
+                        const RowMatrix<TestType> dz = logreg_test::random_matrix<TestType>(b, c, gen);
+                        RowMatrix<TestType> z(b, c), zb(b, c);
+                        set.logits(x.data(), d, b, w.data(), d, c, d, bias.data(), z.data(), c);
+                        set.logits_bytes(rows.data(), b, byte_offset, scale.data(), w.data(), d, c, d, bias.data(),
+                                         zb.data(), c);
+                        REQUIRE((zb.array() == z.array()).all());
+                        // The whole width, and a column range starting off a vector boundary (as the
+                        // engine's column chunks do), adding to g and overwriting it.
+                        const Index j0 = d > 8 ? 3 : 0, nj = d - j0 - (d > 16 ? 5 : 0);
+                        for (const bool overwrite : {false, true})
+                            for (const Index first : {Index{0}, j0}) {
+                                const Index width = first == 0 ? d : nj;
+                                CAPTURE(overwrite, first, width);
+                                RowMatrix<TestType> g = RowMatrix<TestType>::Constant(c, d, TestType(0.5)), gb = g;
+                                set.add_weight_gradient(x.data() + first, d, b, dz.data(), c, c, g.data() + first, d,
+                                                        width, overwrite);
+                                set.add_weight_gradient_bytes(rows.data(), first, b, byte_offset, scale.data(),
+                                                              dz.data(), c, c, gb.data() + first, d, width, overwrite);
+                                REQUIRE((gb.array() == g.array()).all());
+                            }
+                    }
+    }
+}
+
+TEMPLATE_TEST_CASE("every kernel set's SGD step matches the double-precision update and reports non-finite values",
+                   "[kernels]", float, double) {
+    auto gen = logreg_test::rng(905);
+    for (const Isa isa : supported_isas()) {
+        const auto& set = detail::kernels::kernel_set<TestType>(isa);
+        for (const Index n : {Index{1}, Index{3}, Index{15}, Index{16}, Index{17}, Index{100}, Index{784}}) {
+            CAPTURE(isa_name(isa), n);
+            const Vector<TestType> p0 = logreg_test::random_matrix<TestType>(n, 1, gen);
+            const Vector<TestType> g = logreg_test::random_matrix<TestType>(n, 1, gen);
+            const TestType scale = TestType(1) / TestType(64), rate = TestType(0.1);
+            Vector<TestType> p = p0;
+            REQUIRE(set.sgd_step(p.data(), g.data(), n, scale, rate));
+            // One rounding of the product g * scale, then at most two more: within a few ulps of
+            // the exact update (p and the step are of the same size here, so no cancellation).
+            for (Index i = 0; i < n; ++i) {
+                const double exact =
+                    static_cast<double>(p0[i]) -
+                    static_cast<double>(rate) * (static_cast<double>(g[i]) * static_cast<double>(scale));
+                CHECK(std::abs(static_cast<double>(p[i]) - exact) <=
+                      4 * std::numeric_limits<TestType>::epsilon() * std::max(1.0, std::abs(exact)));
+            }
+            // g itself is read only.
+            Vector<TestType> again = p0;
+            set.sgd_step(again.data(), g.data(), n, scale, rate);
+            REQUIRE((again.array() == p.array()).all());  // and the same bits every time
+            // A non-finite result anywhere, in the vector part or the tail, is reported.
+            for (const Index bad : {Index{0}, n / 2, n - 1}) {
+                for (const TestType poison :
+                     {std::numeric_limits<TestType>::infinity(), std::numeric_limits<TestType>::quiet_NaN()}) {
+                    CAPTURE(bad, poison);
+                    Vector<TestType> q = p0, gq = g;
+                    gq[bad] = poison;
+                    CHECK_FALSE(set.sgd_step(q.data(), gq.data(), n, scale, rate));
                 }
+            }
+        }
     }
 }
 

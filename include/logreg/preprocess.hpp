@@ -84,12 +84,16 @@ public:
             throw ShapeError(detail::cat("Preprocessor: ", offset_.size(), " offsets but ", scale_.size(), " scales"));
         if (!offset_.allFinite() || !scale_.allFinite())
             throw NumericalError("Preprocessor: offset and scale must be finite");
+        has_offsets_ = (offset_.array() != Scalar(0)).any();
     }
 
     Normalization kind() const { return kind_; }
     Index num_features() const { return offset_.size(); }
     const Vector<Scalar>& offset() const { return offset_; }
     const Vector<Scalar>& scale() const { return scale_; }
+    /// False if every offset is 0 (none, unit): the training kernels then leave the subtraction
+    /// out, which changes no bit.
+    bool has_offsets() const { return has_offsets_; }
 
     /// Writes the preprocessed rows `rows[0..count)` of `data` into the first `count` rows of `out`.
     /// This is the gather of a shuffled mini-batch and its type conversion in one pass.
@@ -120,6 +124,7 @@ private:
     Normalization kind_ = Normalization::none;
     Vector<Scalar> offset_;
     Vector<Scalar> scale_;
+    bool has_offsets_ = true;
 };
 
 }  // namespace logreg

@@ -12,6 +12,7 @@
 #include <logreg/detail/denormals.hpp>
 #include <logreg/detail/finite.hpp>
 #include <logreg/detail/format.hpp>
+#include <logreg/detail/kernels.hpp>
 #include <logreg/error.hpp>
 #include <logreg/linear_softmax.hpp>
 #include <logreg/optimizer.hpp>
@@ -222,21 +223,11 @@ private:
         p -= static_cast<Scalar>(lr) * g;
     }
 
-    /// p -= lr * (g * scale) over n contiguous values (the same roundings as scaling g first),
-    /// a cache-sized piece at a time so that the update and the finiteness check read memory
-    /// once; g is not written. Returns true if every new p is finite.
+    /// p -= lr * (g * scale) over n contiguous values (g scaled first, then one multiply-add as
+    /// the active kernel set rounds it), checking each new p as it is written; g is not
+    /// written. Returns true if every new p is finite.
     static bool plain_update(Scalar* p, const Scalar* g, Index n, Scalar scale, double lr) {
-        constexpr Index piece = 512;  // 2 KB of floats: stays in L1 across the passes
-        const auto rate = static_cast<Scalar>(lr);
-        bool finite = true;
-        for (Index i = 0; i < n; i += piece) {
-            const Index m = std::min(piece, n - i);
-            Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> pp(p + i, m);
-            const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> gg(g + i, m);
-            pp -= rate * (gg * scale);
-            finite = finite && detail::all_finite(p + i, m);
-        }
-        return finite;
+        return detail::kernels::active<Scalar>().sgd_step(p, g, n, scale, static_cast<Scalar>(lr));
     }
 
     SGDParams params_;

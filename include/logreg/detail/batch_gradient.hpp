@@ -368,7 +368,9 @@ private:
             // Bytes go to the kernels as they are where the set converts them faster than a copy
             // (KernelSet::bytes_in_kernels); otherwise the block is converted into s.x first.
             const bool in_kernels = bytes_in_kernels;
-            const Scalar* offset = pre->offset().data();
+            // Null for bytes when every offset is 0: the byte kernels then only scale (the same bits).
+            const Scalar* offset =
+                std::is_same_v<Feature, std::uint8_t> && !pre->has_offsets() ? nullptr : pre->offset().data();
             const Scalar* scale = pre->scale().data();
             for (Index b0 = 0; b0 < n; b0 += block_rows) {
                 const Index nb = std::min(block_rows, n - b0);

@@ -65,6 +65,8 @@ struct KernelSet {
 
     /// logits() reading row r of X as the bytes x_rows[r][0..d), converted as convert_bytes does
     /// with offset and scale: bitwise logits() on the converted rows, without converting a copy.
+    /// In the byte functions a null `offset` means every offset is 0 (x * scale: the same bits,
+    /// one vector operation less per vector of bytes).
     void (*logits_bytes)(const std::uint8_t* const* x_rows, Index rows, const Scalar* offset, const Scalar* scale,
                          const Scalar* w, Index ldw, Index classes, Index d, const Scalar* bias, Scalar* z, Index ldz);
 
@@ -77,6 +79,10 @@ struct KernelSet {
     /// dst[j] = (Scalar(src[j]) - offset[j]) * scale[j] for j < d: one row of bytes converted
     /// with Preprocessor's arithmetic.
     void (*convert_bytes)(const std::uint8_t* src, Index d, const Scalar* offset, const Scalar* scale, Scalar* dst);
+
+    /// p[i] -= rate * (g[i] * scale) for i < n (plain SGD, rounded as the set rounds a
+    /// multiply-add); true if every p[i] written is finite.
+    bool (*sgd_step)(Scalar* p, const Scalar* g, Index n, Scalar scale, Scalar rate);
 };
 
 }  // namespace logreg::detail::kernels

@@ -100,7 +100,8 @@ private:
 };
 
 /// out[i][j] = (Scalar(data[rows[i]][j]) - offset[j]) * scale[j]: the gather of shuffled rows
-/// and their conversion (uint8 -> float, say) in one pass, bytes by the set's vector code.
+/// and their conversion (uint8 -> float, say) in one pass, bytes by the set's vector code (for
+/// bytes, a null `offset` means zeros, as in KernelSet).
 template <typename Scalar, typename Feature>
 inline void gather_rows(const KernelSet<Scalar>& set, const Feature* data, Index ld_data, const Index* rows, Index n,
                         Index d, const Scalar* offset, const Scalar* scale, Scalar* out) {

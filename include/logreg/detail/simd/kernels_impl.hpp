@@ -30,7 +30,8 @@ constexpr int gradient_classes = vector_registers >= 32 ? 12 : 6;
 /// rows[r][first + j], converted as convert_bytes does ((Scalar(byte) - offset) * scale, the same
 /// operations in vectors and in scalars), so a kernel on ByteRows gives bitwise what it gives on
 /// the converted rows, without a converted copy of the batch (a uint8 block is a quarter of the
-/// memory traffic of its floats, and the rows are read where they are).
+/// memory traffic of its floats, and the rows are read where they are). Shifted = false: every
+/// offset is 0 (pixels scaled to [0, 1]), and the subtraction, exact then, is left out.
 template <typename Scalar>
 struct DenseRows {
     using R = typename Vec<Scalar>::R;
@@ -41,7 +42,7 @@ struct DenseRows {
     DenseRows from(Index r) const { return {x + r * ldx, ldx}; }
 };
 
-template <typename Scalar>
+template <typename Scalar, bool Shifted = true>
 struct ByteRows {
     using V = Vec<Scalar>;
     using R = typename V::R;
@@ -50,9 +51,15 @@ struct ByteRows {
     const Scalar* offset;  // offset[j], scale[j]: column j here (already shifted by first)
     const Scalar* scale;
     R load(Index r, Index j) const {
-        return V::mul(V::sub(V::load_bytes(rows[r] + first + j), V::load(offset + j)), V::load(scale + j));
+        R x = V::load_bytes(rows[r] + first + j);
+        if constexpr (Shifted) x = V::sub(x, V::load(offset + j));
+        return V::mul(x, V::load(scale + j));
     }
-    Scalar at(Index r, Index j) const { return (static_cast<Scalar>(rows[r][first + j]) - offset[j]) * scale[j]; }
+    Scalar at(Index r, Index j) const {
+        Scalar x = static_cast<Scalar>(rows[r][first + j]);
+        if constexpr (Shifted) x -= offset[j];
+        return x * scale[j];
+    }
     ByteRows from(Index r) const { return {rows + r, first, offset, scale}; }
 };
 
@@ -133,7 +140,10 @@ void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Index ldw, 
 template <typename Scalar>
 void logits_bytes(const std::uint8_t* const* x_rows, Index rows, const Scalar* offset, const Scalar* scale,
                   const Scalar* w, Index ldw, Index classes, Index d, const Scalar* bias, Scalar* z, Index ldz) {
-    logits_of(ByteRows<Scalar>{x_rows, 0, offset, scale}, rows, w, ldw, classes, d, bias, z, ldz);
+    if (offset)
+        logits_of(ByteRows<Scalar>{x_rows, 0, offset, scale}, rows, w, ldw, classes, d, bias, z, ldz);
+    else
+        logits_of(ByteRows<Scalar, false>{x_rows, 0, nullptr, scale}, rows, w, ldw, classes, d, bias, z, ldz);
 }
 
 /// g[c][j] += sum_r dz[r][c] x[r][j] for CB classes: two vectors of each of the CB rows of g stay
@@ -219,8 +229,12 @@ template <typename Scalar>
 void add_weight_gradient_bytes(const std::uint8_t* const* x_rows, Index first, Index rows, const Scalar* offset,
                                const Scalar* scale, const Scalar* dz, Index ldz, Index classes, Scalar* g, Index ldg,
                                Index d, bool overwrite) {
-    add_weight_gradient_of(ByteRows<Scalar>{x_rows, first, offset + first, scale + first}, rows, dz, ldz, classes, g,
-                           ldg, d, overwrite);
+    if (offset)
+        add_weight_gradient_of(ByteRows<Scalar>{x_rows, first, offset + first, scale + first}, rows, dz, ldz, classes,
+                               g, ldg, d, overwrite);
+    else
+        add_weight_gradient_of(ByteRows<Scalar, false>{x_rows, first, nullptr, scale + first}, rows, dz, ldz, classes,
+                               g, ldg, d, overwrite);
 }
 
 /// KernelSet::convert_bytes: ByteRows' conversion, stored (one definition of it, so the gather
@@ -229,10 +243,38 @@ template <typename Scalar>
 void convert_bytes(const std::uint8_t* src, Index d, const Scalar* offset, const Scalar* scale, Scalar* dst) {
     using V = Vec<Scalar>;
     constexpr Index S = V::width;
-    const ByteRows<Scalar> row{&src, 0, offset, scale};
-    Index j = 0;
-    for (; j + S <= d; j += S) V::store(dst + j, row.load(0, j));
-    for (; j < d; ++j) dst[j] = row.at(0, j);
+    const auto convert = [&](const auto& row) {
+        Index j = 0;
+        for (; j + S <= d; j += S) V::store(dst + j, row.load(0, j));
+        for (; j < d; ++j) dst[j] = row.at(0, j);
+    };
+    if (offset)
+        convert(ByteRows<Scalar>{&src, 0, offset, scale});
+    else
+        convert(ByteRows<Scalar, false>{&src, 0, nullptr, scale});
+}
+
+/// KernelSet::sgd_step: p += (g * scale) * -rate in one pass (on SSE2 and the portable set the
+/// two roundings of p - rate * (g * scale); with FMA, one), checking the results as it goes.
+template <typename Scalar>
+bool sgd_step(Scalar* p, const Scalar* g, Index n, Scalar scale, Scalar rate) {
+    using V = Vec<Scalar>;
+    using R = typename V::R;
+    constexpr Index S = V::width;
+    const R vscale = V::set1(scale), vstep = V::set1(-rate), zero = V::zero();
+    R nonfinite = zero;  // the sum of p * 0: 0 while every p is finite, NaN once one is not
+    Index i = 0;
+    for (; i + S <= n; i += S) {
+        const R updated = V::madd(V::mul(V::load(g + i), vscale), vstep, V::load(p + i));
+        V::store(p + i, updated);
+        nonfinite = V::madd(updated, zero, nonfinite);
+    }
+    Scalar tail = 0;
+    for (; i < n; ++i) {
+        p[i] = V::madd1(g[i] * scale, -rate, p[i]);
+        tail = V::madd1(p[i], Scalar(0), tail);
+    }
+    return V::sum(nonfinite) + tail == Scalar(0);
 }
 
 /// This set's KernelSet.
@@ -246,5 +288,6 @@ constexpr KernelSet<Scalar> make_kernel_set() {
             &add_weight_gradient<Scalar>,
             &logits_bytes<Scalar>,
             &add_weight_gradient_bytes<Scalar>,
-            &convert_bytes<Scalar>};
+            &convert_bytes<Scalar>,
+            &sgd_step<Scalar>};
 }
