@@ -267,6 +267,10 @@ TEMPLATE_TEST_CASE("with more threads than classes the update is shared by colum
             const auto s1 = run(SGD<TestType>(sgd), 0.3, Share::columns);
             CHECK(same(s1, run(SGD<TestType>(sgd), 0.3, Share::classes)));
             CHECK(same(s1, run(SGD<TestType>(sgd), 0.3, Share::automatic)));
+            // Plain SGD (no momentum, no decay) takes the kernel set's one-pass step.
+            const auto p1 = run(SGD<TestType>(SGDParams{}), 0.3, Share::columns);
+            CHECK(same(p1, run(SGD<TestType>(SGDParams{}), 0.3, Share::classes)));
+            CHECK_FALSE(same(p1, s1));  // a different update indeed
             const auto a1 = run(Adam<TestType>(adam), 0.01, Share::columns);
             CHECK(same(a1, run(Adam<TestType>(adam), 0.01, Share::classes)));
             const auto w1 = run(AdamW<TestType>(adamw), 0.01, Share::columns);

@@ -25,7 +25,8 @@
 // depends on the rows' alignment; with rows of whole 64-byte lines, like MNIST's, it is equal).
 // So no thread gathers the whole gradient or writes the whole of W: with 10 classes these 31 KB
 // matrices crossing between cores cost more than a step's arithmetic.
-// All buffers are sized by reserve(), so a steady-state step does not touch the heap.
+// All buffers are sized by reserve() or, the float block, by the first step that converts rows,
+// so a steady-state step does not touch the heap.
 #pragma once
 
 #include <logreg/cross_entropy.hpp>

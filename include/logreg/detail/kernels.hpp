@@ -1,6 +1,7 @@
 // logreg/detail/kernels.hpp - the hot path's kernels, in the instruction set chosen at run time.
 //
-// The kernels (logits, weight gradient, byte conversion) are written once (simd/kernels_impl.hpp)
+// The kernels (logits, weight gradient, byte conversion, plain SGD's step) are written once
+// (simd/kernels_impl.hpp)
 // and compiled for each instruction set (simd/x86.hpp: SSE2, AVX2+FMA, AVX-512; simd/portable.hpp:
 // Eigen's packets for the build's flags). active<Scalar>() is the set of logreg::kernel_isa():
 // the best the CPU has, or the one LOGREG_ISA names. Also here: row prefetching and the gather of

@@ -14,6 +14,7 @@
 
 #include <logreg/distributed/shard.hpp>
 #include <logreg/evaluate.hpp>
+#include <logreg/kernel_isa.hpp>
 #include <logreg/train.hpp>
 
 #include <mpi.h>
@@ -341,6 +342,21 @@ Evaluation evaluate_sharded(Communicator& comm, const LinearSoftmax<Scalar>& mod
     return ev;
 }
 
+/// Throws InvalidParameter, on every rank, unless every rank runs the same kernel set
+/// (logreg::kernel_isa()). Each rank applies the update itself, and the sets round differently
+/// (plain SGD's step, for one, is a fused multiply-add with AVX2 and AVX-512 only), so ranks on
+/// different sets would not keep bitwise identical weights. fit_sharded() calls it.
+inline void check_same_kernel_set(Communicator& comm) {
+    const std::vector<long long> sets = comm.allgather(static_cast<long long>(kernel_isa()), "kernel sets");
+    for (std::size_t r = 1; r < sets.size(); ++r)
+        if (sets[r] != sets[0])
+            throw InvalidParameter(detail::cat(
+                "distributed training: rank 0 runs the ", isa_name(static_cast<Isa>(sets[0])), " kernels and rank ", r,
+                " the ", isa_name(static_cast<Isa>(sets[r])),
+                " kernels; every rank must run the same set for the ranks to keep identical weights (set LOGREG_ISA "
+                "to the same set on every rank, e.g. the best one all of them have)"));
+}
+
 /// Synchronous data-parallel training: trainer.options().epochs epochs over the ranks' shards,
 /// with the trainer's epoch driver (callbacks, divergence checks, early stopping, interruption
 /// and resume as in one process; set the same callbacks on every rank).
@@ -355,6 +371,7 @@ Evaluation evaluate_sharded(Communicator& comm, const LinearSoftmax<Scalar>& mod
 template <typename Scalar, typename Optimizer, typename Loss, typename Feature>
 TrainReport fit_sharded(Trainer<Scalar, Optimizer, Loss>& trainer, const Dataset<Feature>& shard,
                         const Preprocessor<Scalar>& pre, Communicator& comm, const Dataset<Feature>* val = nullptr) {
+    check_same_kernel_set(comm);
     const std::vector<long long> sizes = comm.allgather(static_cast<long long>(shard.size()), "shard sizes");
     std::vector<Index> shard_rows(sizes.begin(), sizes.end());
     Index total = 0;

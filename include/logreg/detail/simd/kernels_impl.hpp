@@ -254,8 +254,11 @@ void convert_bytes(const std::uint8_t* src, Index d, const Scalar* offset, const
         convert(ByteRows<Scalar, false>{&src, 0, nullptr, scale});
 }
 
-/// KernelSet::sgd_step: p += (g * scale) * -rate in one pass (on SSE2 and the portable set the
-/// two roundings of p - rate * (g * scale); with FMA, one), checking the results as it goes.
+/// KernelSet::sgd_step: p += (g * scale) * -rate in one pass, checking the results as it goes.
+/// The vector part rounds as the set's madd (SSE2: twice, as p - rate * (g * scale); AVX2,
+/// AVX-512: once; the portable set: as Eigen's pmadd, fused when the build enables FMA), the tail
+/// as madd1 (fused exactly where madd is on x86; twice on the portable set). Which elements are
+/// tails depends on n only, so a class and a column share of the update give the same bits.
 template <typename Scalar>
 bool sgd_step(Scalar* p, const Scalar* g, Index n, Scalar scale, Scalar rate) {
     using V = Vec<Scalar>;
