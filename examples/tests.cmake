@@ -147,7 +147,7 @@ if(LOGREG_PYTHON3)
     COMMAND ${LOGREG_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/robustness/kill_resume_test.py
             $<TARGET_FILE:mnist_train> ${work}/kill_resume_lbfgs lbfgs)
   set_tests_properties(mnist_train_kill_resume mnist_train_kill_resume_adam mnist_train_kill_resume_lbfgs
-    PROPERTIES TIMEOUT 900
+    PROPERTIES TIMEOUT 900 COST 20  # long: ctest starts them first (a fresh build has no timings)
     ENVIRONMENT "LOGREG_TEST_SEED=${LOGREG_TEST_SEED}")
 endif()
 

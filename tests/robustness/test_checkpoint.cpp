@@ -4,8 +4,6 @@
 // docs/robustness.md that no other test covers.
 #include "test_support.hpp"
 
-#include <unistd.h>
-
 #include <logreg/io/checkpoint.hpp>
 
 #include <atomic>
@@ -23,15 +21,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A file in this process's own temporary folder: ctest runs the float and double cases of a
-/// test in parallel processes, which must not share checkpoint files.
+/// A file in this process's own temporary folder, removed when the process exits: ctest runs the
+/// float and double cases of a test in parallel processes, which must not share checkpoint files.
 std::string temp_file(const std::string& name) {
-    static const fs::path dir = [] {
-        const fs::path d = fs::temp_directory_path() / ("logreg-robustness-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
-    return (dir / name).string();
+    static const logreg_test::TempDir dir("logreg-robustness");
+    return dir / name;
 }
 
 std::vector<char> file_bytes(const std::string& path) {

@@ -6,8 +6,6 @@
 
 #include <logreg/io/checkpoint.hpp>
 
-#include <filesystem>
-
 namespace user_code {
 
 /// l_i = scale / 2 * ||z_i - e_{y_i}||^2, so dl_i/dz_i = scale * (z_i - e_{y_i}).
@@ -94,7 +92,8 @@ TEST_CASE("a user's loss trains with threads, validation and a checkpoint", "[cu
     REQUIRE(r.history.back().val_loss != Approx(evaluate(whole.model(), val, pre).loss));
 
     // Two epochs, a checkpoint, two more in a new trainer: bitwise the four-epoch run.
-    const std::string path = (std::filesystem::temp_directory_path() / "logreg-custom-loss.ckpt").string();
+    const logreg_test::TempDir dir("logreg-custom-loss");
+    const std::string path = dir / "least-squares.ckpt";
     o.epochs = 2;
     LeastSquares first(LinearSoftmax<float>(6, 3), o);
     first.fit(train, val, pre);
@@ -102,7 +101,6 @@ TEST_CASE("a user's loss trains with threads, validation and a checkpoint", "[cu
     LeastSquares second(LinearSoftmax<float>(6, 3), o);
     io::load_checkpoint(path, second);
     second.fit(train, val, pre);
-    std::filesystem::remove(path);
     REQUIRE(second.model().weight() == whole.model().weight());
     REQUIRE(second.model().bias() == whole.model().bias());
 }

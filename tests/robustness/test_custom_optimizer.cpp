@@ -3,12 +3,9 @@
 // that resumes to bitwise the uninterrupted weights. Only logreg/optimizer.hpp's members.
 #include "test_support.hpp"
 
-#include <unistd.h>
-
 #include <logreg/io/checkpoint.hpp>
 
 #include <atomic>
-#include <filesystem>
 
 namespace user_code {
 
@@ -138,13 +135,12 @@ TEST_CASE("a user's optimizer is checkpointed and resumed bitwise", "[optimizer]
     cb.stop = &stop;
     first.set_callbacks(cb);
     REQUIRE(first.fit(data, pre).reason == StopReason::interrupted);
-    const std::string path =
-        (std::filesystem::temp_directory_path() / ("logreg-sign-sgd-" + std::to_string(::getpid()) + ".ckpt")).string();
+    const logreg_test::TempDir dir("logreg-sign-sgd");
+    const std::string path = dir / "sign-sgd.ckpt";
     io::save_checkpoint(path, first);
 
     Trainer<float, SignSGD<float>> second(LinearSoftmax<float>(6, 3), o, SignSGD<float>({0.02}));
     io::load_checkpoint(path, second);
-    std::filesystem::remove(path);
     REQUIRE(second.optimizer().steps() == 6);
     o.epochs = 3 - second.epochs_done();
     second.set_options(o);

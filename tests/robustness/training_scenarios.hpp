@@ -15,8 +15,6 @@
 
 #include <logreg/io/checkpoint.hpp>
 
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -44,14 +42,10 @@ inline Dataset<std::uint8_t> data(bool shifted_labels = false, std::uint64_t sal
     return Dataset<std::uint8_t>(std::move(x), std::move(y), classes);
 }
 
-/// A folder of this process for the scenarios' files.
+/// A folder of this process for the scenarios' files, removed when the process exits.
 inline std::string file(const std::string& name) {
-    static const std::filesystem::path dir = [] {
-        const auto d = std::filesystem::temp_directory_path() / ("logreg-scenarios-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(d);
-        return d;
-    }();
-    return (dir / name).string();
+    static const logreg_test::TempDir dir("logreg-scenarios");
+    return dir / name;
 }
 
 inline const Preprocessor<float>& pre() {

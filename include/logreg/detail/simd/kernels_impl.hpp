@@ -63,6 +63,18 @@ struct ByteRows {
     ByteRows from(Index r) const { return {rows + r, first, offset, scale}; }
 };
 
+/// Calls `kernel` with the ByteRows that read rows[r][first + j] for j >= 0: shifted by offset
+/// when there is one; a null offset means every offset is 0 (Preprocessor::has_offsets), and the
+/// rows then skip the subtraction. The one place that chooses between the two.
+template <typename Scalar, typename Kernel>
+void with_byte_rows(const std::uint8_t* const* rows, Index first, const Scalar* offset, const Scalar* scale,
+                    Kernel&& kernel) {
+    if (offset)
+        kernel(ByteRows<Scalar>{rows, first, offset + first, scale + first});
+    else
+        kernel(ByteRows<Scalar, false>{rows, first, nullptr, scale + first});
+}
+
 /// Classes per tile when `classes` are split into tiles of at most `most`: near-equal tiles
 /// (12 on at most 10 -> 6 + 6) rather than full ones and a thin remainder.
 inline Index near_equal_tile(Index classes, Index most) {
@@ -140,10 +152,8 @@ void logits(const Scalar* x, Index ldx, Index rows, const Scalar* w, Index ldw, 
 template <typename Scalar>
 void logits_bytes(const std::uint8_t* const* x_rows, Index rows, const Scalar* offset, const Scalar* scale,
                   const Scalar* w, Index ldw, Index classes, Index d, const Scalar* bias, Scalar* z, Index ldz) {
-    if (offset)
-        logits_of(ByteRows<Scalar>{x_rows, 0, offset, scale}, rows, w, ldw, classes, d, bias, z, ldz);
-    else
-        logits_of(ByteRows<Scalar, false>{x_rows, 0, nullptr, scale}, rows, w, ldw, classes, d, bias, z, ldz);
+    with_byte_rows(x_rows, 0, offset, scale,
+                   [&](const auto& x) { logits_of(x, rows, w, ldw, classes, d, bias, z, ldz); });
 }
 
 /// g[c][j] += sum_r dz[r][c] x[r][j] for CB classes: two vectors of each of the CB rows of g stay
@@ -229,12 +239,8 @@ template <typename Scalar>
 void add_weight_gradient_bytes(const std::uint8_t* const* x_rows, Index first, Index rows, const Scalar* offset,
                                const Scalar* scale, const Scalar* dz, Index ldz, Index classes, Scalar* g, Index ldg,
                                Index d, bool overwrite) {
-    if (offset)
-        add_weight_gradient_of(ByteRows<Scalar>{x_rows, first, offset + first, scale + first}, rows, dz, ldz, classes,
-                               g, ldg, d, overwrite);
-    else
-        add_weight_gradient_of(ByteRows<Scalar, false>{x_rows, first, nullptr, scale + first}, rows, dz, ldz, classes,
-                               g, ldg, d, overwrite);
+    with_byte_rows(x_rows, first, offset, scale,
+                   [&](const auto& x) { add_weight_gradient_of(x, rows, dz, ldz, classes, g, ldg, d, overwrite); });
 }
 
 /// KernelSet::convert_bytes: ByteRows' conversion, stored (one definition of it, so the gather
@@ -243,15 +249,11 @@ template <typename Scalar>
 void convert_bytes(const std::uint8_t* src, Index d, const Scalar* offset, const Scalar* scale, Scalar* dst) {
     using V = Vec<Scalar>;
     constexpr Index S = V::width;
-    const auto convert = [&](const auto& row) {
+    with_byte_rows(&src, 0, offset, scale, [&](const auto& row) {
         Index j = 0;
         for (; j + S <= d; j += S) V::store(dst + j, row.load(0, j));
         for (; j < d; ++j) dst[j] = row.at(0, j);
-    };
-    if (offset)
-        convert(ByteRows<Scalar>{&src, 0, offset, scale});
-    else
-        convert(ByteRows<Scalar, false>{&src, 0, nullptr, scale});
+    });
 }
 
 /// KernelSet::sgd_step: p += (g * scale) * -rate in one pass, checking the results as it goes.
