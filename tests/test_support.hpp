@@ -12,13 +12,13 @@ using Catch::Approx;
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -54,11 +54,16 @@ inline std::string mnist_dir_or_skip() {
 struct TempDir {
     std::filesystem::path path;
     explicit TempDir(const std::string& tag = "logreg_test") {
-        static std::atomic<int> counter{0};
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = std::filesystem::temp_directory_path() /
-               (tag + "_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-        std::filesystem::create_directories(path);
+        // create_directory says whether this call made the folder, so parallel test processes never
+        // share one: a name that is taken only means drawing another.
+        static std::atomic<unsigned> counter{0};
+        std::random_device entropy;
+        const auto base = std::filesystem::temp_directory_path();
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            path = base / (tag + "_" + std::to_string(entropy()) + "_" + std::to_string(counter++));
+            if (std::filesystem::create_directory(path)) return;
+        }
+        throw std::runtime_error("cannot create a fresh folder under " + base.string());
     }
     ~TempDir() {
         std::error_code ec;

@@ -1,47 +1,21 @@
 // tests/idx/idx_test_files.hpp - builds small IDX files (raw bytes) in a private temporary folder.
 #pragma once
 
-#include <chrono>
+#include "test_support.hpp"
+
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
-#include <random>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <vector>
 
 namespace idx_test {
 
-namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
-/// A fresh folder under the system temp directory, removed with its contents on destruction.
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        const auto t = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            const auto tag = std::to_string(t ^ (static_cast<unsigned long long>(rd()) << 20)) + "_" +
-                             std::to_string(attempt);
-            path_ = fs::temp_directory_path() / ("logreg_test_idx_" + tag);
-            if (fs::create_directory(path_)) return;
-        }
-        throw std::runtime_error("cannot create a temporary folder");
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    /// The full path of `name` inside the folder.
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
+/// A private folder for the files a test builds: the shared helper under the IDX tests' name.
+struct TempDir : logreg_test::TempDir {
+    TempDir() : logreg_test::TempDir("logreg_test_idx") {}
 };
 
 inline void put_be32(Bytes& out, std::uint32_t v) {

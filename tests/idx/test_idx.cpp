@@ -49,7 +49,7 @@ void write_gz(const std::string& path, const Bytes& bytes, bool append = false) 
 
 /// gzip bytes of `bytes`, in memory.
 Bytes gz_bytes(const TempDir& dir, const Bytes& bytes) {
-    const std::string tmp = dir.file("scratch.gz");
+    const std::string tmp = dir / "scratch.gz";
     write_gz(tmp, bytes);
     return read_bytes(tmp);
 }
@@ -76,7 +76,7 @@ void set_env(const char* name, const char* value) {
 
 TEST_CASE("read_idx_images and read_idx_labels read raw files", "[idx]") {
     TempDir dir;
-    const std::string img = dir.file("imgs-idx3-ubyte"), lab = dir.file("labs-idx1-ubyte");
+    const std::string img = dir / "imgs-idx3-ubyte", lab = dir / "labs-idx1-ubyte";
     write_bytes(img, idx_images(5, 3, 4));
     write_bytes(lab, idx_labels({3, 0, 9, 1, 7}));
 
@@ -97,8 +97,8 @@ TEST_CASE("read_idx_images and read_idx_labels read raw files", "[idx]") {
 TEST_CASE("gzip is detected by content and not by file name", "[idx][gzip]") {
     TempDir dir;
     const Bytes images = idx_images(7, 5, 6);
-    const std::string gz = dir.file("imgs-idx3-ubyte.gz"), gz_no_ext = dir.file("imgs-idx3-ubyte");
-    const std::string raw_named_gz = dir.file("raw-idx3-ubyte.gz");
+    const std::string gz = dir / "imgs-idx3-ubyte.gz", gz_no_ext = dir / "imgs-idx3-ubyte";
+    const std::string raw_named_gz = dir / "raw-idx3-ubyte.gz";
     write_gz(gz, images);
     write_gz(gz_no_ext, images);
     write_bytes(raw_named_gz, images);
@@ -110,7 +110,7 @@ TEST_CASE("gzip is detected by content and not by file name", "[idx][gzip]") {
         CHECK(x(6, 29) == pixel(6, 29));
         CHECK(x(0, 0) == pixel(0, 0));
     }
-    const std::string lab = dir.file("labs.gz");
+    const std::string lab = dir / "labs.gz";
     write_gz(lab, idx_labels({1, 2, 3}));
     const auto y = logreg::io::read_idx_labels(lab, 4);
     REQUIRE(y.size() == 3);
@@ -124,7 +124,7 @@ TEST_CASE("gzip files larger than one input buffer and multi-member gzip files a
     auto gen = logreg_test::rng(11);
     std::uniform_int_distribution<int> byte(0, 255);
     for (std::size_t i = 0; i < std::size_t{600} * 32 * 32; ++i) big.push_back(static_cast<std::uint8_t>(byte(gen)));
-    const std::string path = dir.file("big.gz");
+    const std::string path = dir / "big.gz";
     write_gz(path, big);
     const auto x = logreg::io::read_idx_images(path);
     REQUIRE(x.rows() == 600);
@@ -132,7 +132,7 @@ TEST_CASE("gzip files larger than one input buffer and multi-member gzip files a
     CHECK(x(0, 0) == big[16]);
 
     // Concatenated gzip members are one valid gzip file (e.g. `cat a.gz b.gz`).
-    const std::string multi = dir.file("multi.gz");
+    const std::string multi = dir / "multi.gz";
     const Bytes images = idx_images(4, 2, 2);
     write_gz(multi, Bytes(images.begin(), images.begin() + 10));
     write_gz(multi, Bytes(images.begin() + 10, images.end()), true);
@@ -145,7 +145,7 @@ TEST_CASE("read_idx reads any IDX type and checks the type byte", "[idx]") {
     TempDir dir;
     Bytes floats = idx_header(0x0D, {2, 3});
     for (int i = 0; i < 24; ++i) floats.push_back(static_cast<std::uint8_t>(i));
-    const std::string path = dir.file("floats.idx");
+    const std::string path = dir / "floats.idx";
     write_bytes(path, floats);
     const logreg::io::IdxArray a = logreg::io::read_idx(path, 0x0D);
     REQUIRE(a.dims == std::vector<std::uint32_t>{2, 3});
@@ -156,22 +156,22 @@ TEST_CASE("read_idx reads any IDX type and checks the type byte", "[idx]") {
     REQUIRE_THROWS_AS(logreg::io::read_idx(path, 0x42), logreg::InvalidParameter);
 
     // A generic array may have a zero dimension: nothing to read.
-    const std::string empty = dir.file("empty.idx");
+    const std::string empty = dir / "empty.idx";
     write_bytes(empty, idx_header(0x08, {0, 5}));
     CHECK(logreg::io::read_idx(empty).data.empty());
 }
 
 TEST_CASE("files that cannot be opened throw IoError", "[idx]") {
     TempDir dir;
-    const std::string missing = dir.file("nope-idx3-ubyte");
+    const std::string missing = dir / "nope-idx3-ubyte";
     REQUIRE_THROWS_AS(logreg::io::read_idx_images(missing), IoError);
     REQUIRE_THROWS_WITH(logreg::io::read_idx_images(missing), starts(missing) && has("cannot open"));
-    REQUIRE_THROWS_WITH(logreg::io::read_idx_labels(dir.path().string()), has("is a directory"));
+    REQUIRE_THROWS_WITH(logreg::io::read_idx_labels(dir.path.string()), has("is a directory"));
 }
 
 TEST_CASE("bad magic numbers and type bytes and dimension counts are rejected", "[idx][reject]") {
     TempDir dir;
-    const std::string p = dir.file("bad-idx3-ubyte");
+    const std::string p = dir / "bad-idx3-ubyte";
 
     SECTION("wrong magic") {
         write_text(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
@@ -212,7 +212,7 @@ TEST_CASE("bad magic numbers and type bytes and dimension counts are rejected", 
 
 TEST_CASE("truncated files are rejected", "[idx][reject]") {
     TempDir dir;
-    const std::string p = dir.file("short-idx3-ubyte");
+    const std::string p = dir / "short-idx3-ubyte";
 
     SECTION("empty file") {
         write_bytes(p, {});
@@ -244,7 +244,7 @@ TEST_CASE("truncated files are rejected", "[idx][reject]") {
 
 TEST_CASE("impossible sizes are rejected before allocating", "[idx][reject]") {
     TempDir dir;
-    const std::string p = dir.file("huge-idx3-ubyte");
+    const std::string p = dir / "huge-idx3-ubyte";
 
     SECTION("a zero dimension in an image file") {
         write_bytes(p, idx_header(0x08, {5, 0, 28}));
@@ -297,13 +297,13 @@ TEST_CASE("a small gzip file claiming one 46000x46000 image is refused after its
     // and then corrupt deflate data, so any reader that went past the header would fail with
     // "corrupt gzip data" rather than name the 28x28 expectation.
     TempDir dir;
-    const std::string img = dir.file("t10k-images-idx3-ubyte.gz");
+    const std::string img = dir / "t10k-images-idx3-ubyte.gz";
     Bytes content = idx_header(0x08, {1, 46000, 46000});
     content.insert(content.end(), std::size_t{4096}, std::uint8_t{0});
     write_bytes(img, gzip_then_raw(content, Bytes(64, std::uint8_t{0xff})));
-    write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels({7}));
+    write_bytes(dir / "t10k-labels-idx1-ubyte", idx_labels({7}));
 
-    REQUIRE_FORMAT_ERROR(logreg::io::load_mnist(dir.path().string(), MnistSplit::test), img,
+    REQUIRE_FORMAT_ERROR(logreg::io::load_mnist(dir.path.string(), MnistSplit::test), img,
                          "header claims 1 image of 46000x46000, but images of 28x28 are expected");
     REQUIRE_FORMAT_ERROR(logreg::io::read_idx_images(img, logreg::io::mnist_image_expect()), img, "28x28");
 
@@ -322,7 +322,7 @@ TEST_CASE("a small gzip file claiming one 46000x46000 image is refused after its
 TEST_CASE("IdxExpect: counts and image sizes and the byte limit are checked right after the header", "[idx][reject]") {
     using logreg::io::IdxExpect;
     TempDir dir;
-    const std::string img = dir.file("imgs-idx3-ubyte"), lab = dir.file("labs-idx1-ubyte");
+    const std::string img = dir / "imgs-idx3-ubyte", lab = dir / "labs-idx1-ubyte";
     write_bytes(img, idx_images(3, 4, 5));
     write_bytes(lab, idx_labels({1, 2, 3}));
 
@@ -382,8 +382,8 @@ TEST_CASE("IdxExpect: counts and image sizes and the byte limit are checked righ
 
 TEST_CASE("load_mnist checks both headers and its byte limit before reading a body", "[mnist][reject]") {
     TempDir dir;
-    const std::string d = dir.path().string();
-    const std::string img = dir.file("train-images-idx3-ubyte.gz"), lab = dir.file("train-labels-idx1-ubyte");
+    const std::string d = dir.path.string();
+    const std::string img = dir / "train-images-idx3-ubyte.gz", lab = dir / "train-labels-idx1-ubyte";
     write_gz(img, idx_images(12, 28, 28));
     write_bytes(lab, idx_labels(cyclic_labels(12)));
     CHECK(logreg::io::load_mnist(d, MnistSplit::train, 12 * 784).size() == 12);
@@ -400,7 +400,7 @@ TEST_CASE("load_mnist checks both headers and its byte limit before reading a bo
 
 TEST_CASE("trailing data is rejected", "[idx][reject]") {
     TempDir dir;
-    const std::string p = dir.file("long-idx1-ubyte");
+    const std::string p = dir / "long-idx1-ubyte";
     Bytes b = idx_labels({1, 2, 3});
 
     SECTION("raw") {
@@ -428,7 +428,7 @@ TEST_CASE("trailing data is rejected", "[idx][reject]") {
 
 TEST_CASE("an HTML page saved under the data file's name is recognised", "[idx][reject]") {
     TempDir dir;
-    const std::string p = dir.file("train-images-idx3-ubyte.gz");
+    const std::string p = dir / "train-images-idx3-ubyte.gz";
     for (const std::string page :
          {"<!DOCTYPE html><html><body>404 Not Found</body></html>", "<html><head><title>Error</title></head>",
           "\n<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code></Error>", "<"}) {
@@ -443,7 +443,7 @@ TEST_CASE("an HTML page saved under the data file's name is recognised", "[idx][
 
 TEST_CASE("corrupt and truncated gzip streams are rejected", "[idx][gzip][reject]") {
     TempDir dir;
-    const std::string p = dir.file("bad-idx3-ubyte.gz");
+    const std::string p = dir / "bad-idx3-ubyte.gz";
     const Bytes images = idx_images(50, 10, 10);
     const Bytes gz = gz_bytes(dir, images);
     REQUIRE(gz.size() > 60);
@@ -491,7 +491,7 @@ TEST_CASE("corrupt and truncated gzip streams are rejected", "[idx][gzip][reject
 
 TEST_CASE("labels outside 0..num_classes-1 are rejected", "[idx][reject]") {
     TempDir dir;
-    const std::string p = dir.file("labels-idx1-ubyte");
+    const std::string p = dir / "labels-idx1-ubyte";
     write_bytes(p, idx_labels({0, 9, 4, 10, 2}));
     REQUIRE_FORMAT_ERROR(logreg::io::read_idx_labels(p), p, "label 10 at index 3 is outside [0, 10)");
     write_bytes(p, idx_labels({0, 1, 2}));
@@ -514,43 +514,43 @@ TEST_CASE("default_mnist_dir follows LOGREG_MNIST_DIR", "[mnist]") {
 
 TEST_CASE("find_mnist_files accepts both naming conventions raw or gzip", "[mnist]") {
     TempDir dir;
-    const std::string d = dir.path().string();
+    const std::string d = dir.path.string();
 
     // Original names, gzip'd.
-    write_bytes(dir.file("train-images-idx3-ubyte.gz"), {});
-    write_bytes(dir.file("train-labels-idx1-ubyte.gz"), {});
+    write_bytes(dir / "train-images-idx3-ubyte.gz", {});
+    write_bytes(dir / "train-labels-idx1-ubyte.gz", {});
     auto f = logreg::io::find_mnist_files(d, MnistSplit::train);
-    CHECK(f.images == dir.file("train-images-idx3-ubyte.gz"));
-    CHECK(f.labels == dir.file("train-labels-idx1-ubyte.gz"));
+    CHECK(f.images == dir / "train-images-idx3-ubyte.gz");
+    CHECK(f.labels == dir / "train-labels-idx1-ubyte.gz");
 
     // Uncompressed wins when both exist.
-    write_bytes(dir.file("train-images-idx3-ubyte"), {});
+    write_bytes(dir / "train-images-idx3-ubyte", {});
     f = logreg::io::find_mnist_files(d, MnistSplit::train);
-    CHECK(f.images == dir.file("train-images-idx3-ubyte"));
-    CHECK(f.labels == dir.file("train-labels-idx1-ubyte.gz"));
+    CHECK(f.images == dir / "train-images-idx3-ubyte");
+    CHECK(f.labels == dir / "train-labels-idx1-ubyte.gz");
 
     // The dotted names of some re-distributions, raw and gzip'd.
-    write_bytes(dir.file("t10k-images.idx3-ubyte"), {});
-    write_bytes(dir.file("t10k-labels.idx1-ubyte.gz"), {});
+    write_bytes(dir / "t10k-images.idx3-ubyte", {});
+    write_bytes(dir / "t10k-labels.idx1-ubyte.gz", {});
     f = logreg::io::find_mnist_files(d, MnistSplit::test);
-    CHECK(f.images == dir.file("t10k-images.idx3-ubyte"));
-    CHECK(f.labels == dir.file("t10k-labels.idx1-ubyte.gz"));
-    write_bytes(dir.file("t10k-labels.idx1-ubyte"), {});
-    CHECK(logreg::io::find_mnist_files(d, MnistSplit::test).labels == dir.file("t10k-labels.idx1-ubyte"));
+    CHECK(f.images == dir / "t10k-images.idx3-ubyte");
+    CHECK(f.labels == dir / "t10k-labels.idx1-ubyte.gz");
+    write_bytes(dir / "t10k-labels.idx1-ubyte", {});
+    CHECK(logreg::io::find_mnist_files(d, MnistSplit::test).labels == dir / "t10k-labels.idx1-ubyte");
 
     // A folder with a file's name does not count.
     TempDir dir2;
-    std::filesystem::create_directory(dir2.path() / "t10k-images-idx3-ubyte");
-    write_bytes(dir2.file("t10k-images-idx3-ubyte.gz"), {});
-    write_bytes(dir2.file("t10k-labels-idx1-ubyte"), {});
-    CHECK(logreg::io::find_mnist_files(dir2.path().string(), MnistSplit::test).images ==
-          dir2.file("t10k-images-idx3-ubyte.gz"));
+    std::filesystem::create_directory(dir2.path / "t10k-images-idx3-ubyte");
+    write_bytes(dir2 / "t10k-images-idx3-ubyte.gz", {});
+    write_bytes(dir2 / "t10k-labels-idx1-ubyte", {});
+    CHECK(logreg::io::find_mnist_files(dir2.path.string(), MnistSplit::test).images ==
+          dir2 / "t10k-images-idx3-ubyte.gz");
 }
 
 TEST_CASE("missing MNIST files: the message names the folder and files and how to download", "[mnist]") {
     TempDir dir;
-    const std::string d = dir.path().string();
-    write_bytes(dir.file("train-labels-idx1-ubyte.gz"), {});
+    const std::string d = dir.path.string();
+    write_bytes(dir / "train-labels-idx1-ubyte.gz", {});
     REQUIRE_THROWS_AS(logreg::io::find_mnist_files(d, MnistSplit::train), IoError);
     REQUIRE_THROWS_WITH(logreg::io::find_mnist_files(d, MnistSplit::train),
                         has(d) && has("missing train-images-idx3-ubyte[.gz]") && !has("missing train-labels") &&
@@ -559,7 +559,7 @@ TEST_CASE("missing MNIST files: the message names the folder and files and how t
         logreg::io::load_mnist(d, MnistSplit::test),
         has("missing t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]") && has("LOGREG_MNIST_DIR"));
 
-    const std::string nowhere = dir.file("no-such-folder");
+    const std::string nowhere = dir / "no-such-folder";
     REQUIRE_THROWS_AS(logreg::io::load_mnist(nowhere, MnistSplit::train), IoError);
     REQUIRE_THROWS_WITH(logreg::io::load_mnist(nowhere, MnistSplit::train),
                         has(nowhere) && has("does not exist") && has("mnist_download.cmake"));
@@ -567,9 +567,9 @@ TEST_CASE("missing MNIST files: the message names the folder and files and how t
 
 TEST_CASE("load_mnist builds a uint8 dataset and checks that the files agree", "[mnist]") {
     TempDir dir;
-    const std::string d = dir.path().string();
-    write_gz(dir.file("train-images-idx3-ubyte.gz"), idx_images(12, 28, 28));
-    write_bytes(dir.file("train-labels.idx1-ubyte"), idx_labels(cyclic_labels(12)));
+    const std::string d = dir.path.string();
+    write_gz(dir / "train-images-idx3-ubyte.gz", idx_images(12, 28, 28));
+    write_bytes(dir / "train-labels.idx1-ubyte", idx_labels(cyclic_labels(12)));
 
     const logreg::Dataset<std::uint8_t> train = logreg::io::load_mnist(d, MnistSplit::train);
     REQUIRE(train.size() == 12);
@@ -579,7 +579,7 @@ TEST_CASE("load_mnist builds a uint8 dataset and checks that the files agree", "
     CHECK(train.features()(11, 783) == pixel(11, 783));
 
     SECTION("image and label counts differ") {
-        const std::string img = dir.file("t10k-images-idx3-ubyte"), lab = dir.file("t10k-labels-idx1-ubyte");
+        const std::string img = dir / "t10k-images-idx3-ubyte", lab = dir / "t10k-labels-idx1-ubyte";
         write_bytes(img, idx_images(5, 28, 28));
         write_bytes(lab, idx_labels(cyclic_labels(4)));
         REQUIRE_THROWS_AS(logreg::io::load_mnist(d, MnistSplit::test), FormatError);
@@ -587,14 +587,14 @@ TEST_CASE("load_mnist builds a uint8 dataset and checks that the files agree", "
                             has(img + " holds 5 images") && has(lab + " holds 4 labels"));
     }
     SECTION("images that are not 28x28") {
-        const std::string img = dir.file("t10k-images-idx3-ubyte");
+        const std::string img = dir / "t10k-images-idx3-ubyte";
         write_bytes(img, idx_images(4, 10, 10));
-        write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels(cyclic_labels(4)));
+        write_bytes(dir / "t10k-labels-idx1-ubyte", idx_labels(cyclic_labels(4)));
         REQUIRE_FORMAT_ERROR(logreg::io::load_mnist(d, MnistSplit::test), img, "28x28");
     }
     SECTION("a label out of range in a loaded split") {
-        const std::string lab = dir.file("t10k-labels-idx1-ubyte");
-        write_bytes(dir.file("t10k-images-idx3-ubyte"), idx_images(3, 28, 28));
+        const std::string lab = dir / "t10k-labels-idx1-ubyte";
+        write_bytes(dir / "t10k-images-idx3-ubyte", idx_images(3, 28, 28));
         write_bytes(lab, idx_labels({1, 12, 3}));
         REQUIRE_FORMAT_ERROR(logreg::io::load_mnist(d, MnistSplit::test), lab, "label 12 at index 1");
     }

@@ -100,34 +100,6 @@ std::string read_file(const fs::path& p) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-class TempDir {
-public:
-    TempDir() {
-        auto gen = logreg_test::rng(0x7e57);
-        for (int attempt = 0;; ++attempt) {
-            path_ = fs::temp_directory_path() / ("logreg_test_report_" + std::to_string(gen() % 1000000000u));
-            if (fs::create_directory(path_)) break;
-            REQUIRE(attempt < 100);
-        }
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-    std::vector<std::string> entries() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-
-private:
-    fs::path path_;
-};
-
 SampleImage sample(int predicted, int truth, long long index) {
     SampleImage s;
     s.width = 6;
@@ -383,8 +355,8 @@ TEST_CASE("the loss curve is a standalone SVG of the report's loss plot", "[repo
     ReportData empty;
     CHECK_THROWS_AS(logreg::io::loss_curve_svg(empty), logreg::InvalidParameter);
 
-    TempDir dir;
-    const fs::path path = dir.path() / "loss.svg";
+    const logreg_test::TempDir dir("logreg_test_report");
+    const fs::path path = dir.path / "loss.svg";
     logreg::io::write_loss_curve_svg(path.string(), d);
     CHECK(read_file(path) == svg);
 }
@@ -410,23 +382,23 @@ TEST_CASE("inconsistent report data is rejected before anything is written", "[r
 }
 
 TEST_CASE("write_html_report writes the page atomically", "[report][file]") {
-    TempDir dir;
+    const logreg_test::TempDir dir("logreg_test_report");
     const ReportData d = make_data();
-    const fs::path path = dir.path() / "report.html";
+    const fs::path path = dir.path / "report.html";
     {
         std::ofstream old(path);
         old << "old report";
     }
     logreg::io::write_html_report(path.string(), d);
     CHECK(read_file(path) == logreg::io::render_html_report(d));
-    CHECK(dir.entries() == std::vector<std::string>{"report.html"});  // no temporary left over
+    CHECK(dir.files() == std::vector<std::string>{"report.html"});  // no temporary left over
 
     SECTION("into a missing directory: IoError naming the path, nothing left behind") {
-        const fs::path bad = dir.path() / "no-such-dir" / "report.html";
+        const fs::path bad = dir.path / "no-such-dir" / "report.html";
         CHECK_THROWS_AS(logreg::io::write_html_report(bad.string(), d), logreg::IoError);
         CHECK_THROWS_WITH(logreg::io::write_html_report(bad.string(), d), logreg_test::contains(bad.string()));
-        CHECK_FALSE(fs::exists(dir.path() / "no-such-dir"));
-        CHECK(dir.entries() == std::vector<std::string>{"report.html"});
+        CHECK_FALSE(fs::exists(dir.path / "no-such-dir"));
+        CHECK(dir.files() == std::vector<std::string>{"report.html"});
     }
     SECTION("bad data: the old file stays") {
         ReportData broken = d;
@@ -434,7 +406,7 @@ TEST_CASE("write_html_report writes the page atomically", "[report][file]") {
         const std::string before = read_file(path);
         CHECK_THROWS_AS(logreg::io::write_html_report(path.string(), broken), logreg::InvalidParameter);
         CHECK(read_file(path) == before);
-        CHECK(dir.entries() == std::vector<std::string>{"report.html"});
+        CHECK(dir.files() == std::vector<std::string>{"report.html"});
     }
 }
 
