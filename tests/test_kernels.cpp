@@ -336,6 +336,76 @@ TEMPLATE_TEST_CASE("every kernel set's SGD step matches the double-precision upd
     }
 }
 
+/// Whether `got` is within 2 ulps of exp(x) rounded to Scalar: units of the last place of that,
+/// or of the smallest subnormal below the normal range; +inf where exp(x) is within 2 ulps of
+/// overflowing or beyond.
+template <typename Scalar>
+bool exp_within_2_ulps(Scalar got, Scalar x) {
+    using Limits = std::numeric_limits<Scalar>;
+    const long double exact = std::exp(static_cast<long double>(x));
+    const long double largest = Limits::max();
+    if (got == Limits::infinity()) return exact >= largest * (1 - 2 * static_cast<long double>(Limits::epsilon()));
+    if (!std::isfinite(got)) return false;
+    const auto rounded = static_cast<Scalar>(std::min(exact, largest));
+    const long double unit = rounded < Limits::min()
+                                 ? static_cast<long double>(Limits::denorm_min())
+                                 : static_cast<long double>(std::nextafter(rounded, Limits::infinity())) - rounded;
+    return std::abs(static_cast<long double>(got) - exact) <= 2 * unit;
+}
+
+TEMPLATE_TEST_CASE("every kernel set's exp is within 2 ulps of the exact value, whatever the element's place",
+                   "[kernels][exp]", float, double) {
+    using Limits = std::numeric_limits<TestType>;
+    auto gen = logreg_test::rng(907);
+    // From below where exp underflows to 0 to above where it overflows (float: -103.3 and
+    // 88.7), the range of softmax's shifted logits, values near 0, and a few steps either side
+    // of both thresholds.
+    const double lo = std::is_same_v<TestType, float> ? -106 : -750, hi = std::is_same_v<TestType, float> ? 90 : 712;
+    std::uniform_real_distribution<double> wide(lo, hi), shifted_logits(-30, 0), near_zero(-1e-3, 1e-3);
+    std::vector<TestType> values;
+    for (int i = 0; i < 10000; ++i)
+        for (auto* dist : {&wide, &shifted_logits, &near_zero}) values.push_back(static_cast<TestType>((*dist)(gen)));
+    for (const TestType edge : {std::log(Limits::max()), std::log(Limits::denorm_min())}) {
+        TestType v = edge;
+        for (int i = 0; i < 20; ++i) v = std::nextafter(v, -Limits::infinity());
+        for (int i = 0; i < 41; ++i, v = std::nextafter(v, Limits::infinity())) values.push_back(v);
+    }
+    const auto n = static_cast<Index>(values.size());  // not a multiple of any width: the tail too
+    const Vector<TestType> x = Eigen::Map<const Vector<TestType>>(values.data(), n);
+    for (const Isa isa : supported_isas()) {
+        CAPTURE(isa_name(isa));
+        const auto& set = detail::kernels::kernel_set<TestType>(isa);
+        Vector<TestType> y = x;
+        set.exp_in_place(y.data(), n);
+        Index outside = 0;
+        for (Index i = 0; i < n; ++i)
+            if (!exp_within_2_ulps(y[i], x[i])) {
+                if (outside++ < 5) FAIL_CHECK("exp(" << x[i] << ") gave " << y[i]);
+            }
+        CHECK(outside == 0);
+        // One element at a time, at every offset of a vector: the same bits as in the long array.
+        for (Index i = 0; i < 40; ++i) {
+            TestType one[1] = {x[i]};
+            set.exp_in_place(one, 1);
+            CHECK(one[0] == y[i]);
+        }
+        Vector<TestType> part = x.segment(5, 101);
+        set.exp_in_place(part.data(), part.size());
+        CHECK((part.array() == y.segment(5, 101).array()).all());
+        // Exact at 0; +inf and 0 at the infinities and far beyond the range; NaN stays NaN.
+        TestType special[] = {TestType(0),         TestType(-0.0),  Limits::infinity(), -Limits::infinity(),
+                              Limits::quiet_NaN(), TestType(-2000), TestType(2000)};
+        set.exp_in_place(special, 7);
+        CHECK(special[0] == 1);
+        CHECK(special[1] == 1);
+        CHECK(special[2] == Limits::infinity());
+        CHECK(special[3] == 0);
+        CHECK(std::isnan(special[4]));
+        CHECK(special[5] == 0);
+        CHECK(special[6] == Limits::infinity());
+    }
+}
+
 TEMPLATE_TEST_CASE("training with each kernel set is bitwise reproducible and agrees with the other sets", "[kernels]",
                    float, double) {
     auto gen = logreg_test::rng(903);

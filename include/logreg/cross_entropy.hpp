@@ -10,6 +10,7 @@
 #pragma once
 
 #include <logreg/detail/format.hpp>
+#include <logreg/detail/kernels.hpp>
 #include <logreg/error.hpp>
 #include <logreg/types.hpp>
 
@@ -183,27 +184,30 @@ private:
         return sums;
     }
 
-    /// exp() of rows [first, first + n), in place: one vectorised pass over contiguous memory when
-    /// the rows are contiguous, row by row otherwise.
+    /// exp() of rows [first, first + n), in place, with the active kernel set's exp (vectors as
+    /// wide as the CPU has; Eigen's would be those of the build's flags): in one pass when the
+    /// rows are contiguous, row by row otherwise. Every element gets the same instructions
+    /// whatever its place, so any layout of the logits gives the same bits.
     template <bool Contiguous>
     static void exp_rows(Scalar* base, Index row_stride, Index col_stride, Index first, Index n, Index c) {
-        using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+        const auto& set = detail::kernels::active<Scalar>();
         if constexpr (Contiguous) {
             if (row_stride == c) {
-                Eigen::Map<Array> all(base + first * row_stride, n * c);
-                all = all.exp();
+                set.exp_in_place(base + first * row_stride, n * c);
                 return;
             }
-            for (Index i = first; i < first + n; ++i) {  // padded rows: each row still one vectorised pass
-                Eigen::Map<Array> row(base + i * row_stride, c);
-                row = row.exp();
-            }
+            for (Index i = first; i < first + n; ++i) set.exp_in_place(base + i * row_stride, c);  // padded rows
         } else {
-            for (Index i = first; i < first + n; ++i) {
-                Eigen::Map<Array, 0, Eigen::InnerStride<>> row(base + i * row_stride, c,
-                                                               Eigen::InnerStride<>(col_stride));
-                row = row.exp();
-            }
+            constexpr Index part = 64;  // a strided row goes through a contiguous copy, part by part
+            Scalar buffer[part];
+            for (Index i = first; i < first + n; ++i)
+                for (Index k0 = 0; k0 < c; k0 += part) {
+                    const Index m = std::min(part, c - k0);
+                    Scalar* row = base + i * row_stride + k0 * col_stride;
+                    for (Index k = 0; k < m; ++k) buffer[k] = row[k * col_stride];
+                    set.exp_in_place(buffer, m);
+                    for (Index k = 0; k < m; ++k) row[k * col_stride] = buffer[k];
+                }
         }
     }
 

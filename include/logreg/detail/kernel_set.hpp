@@ -83,6 +83,12 @@ struct KernelSet {
     /// p[i] -= rate * (g[i] * scale) for i < n (plain SGD, rounded as the set rounds a
     /// multiply-add); true if every p[i] written is finite.
     bool (*sgd_step)(Scalar* p, const Scalar* g, Index n, Scalar scale, Scalar rate);
+
+    /// x[i] = exp(x[i]) for i < n, in place, within 2 ulps of the exact value (the softmax's
+    /// exponentials). Overflow gives +inf, underflow 0 through the subnormals, NaN stays NaN. An
+    /// element's result depends on its value only, not on its place, so splitting an array into
+    /// parts in any way gives the same bits.
+    void (*exp_in_place)(Scalar* x, Index n);
 };
 
 }  // namespace logreg::detail::kernels

@@ -1,6 +1,6 @@
 // logreg/detail/kernels.hpp - the hot path's kernels, in the instruction set chosen at run time.
 //
-// The kernels (logits, weight gradient, byte conversion, plain SGD's step) are written once
+// The kernels (logits, weight gradient, byte conversion, plain SGD's step, exp) are written once
 // (simd/kernels_impl.hpp)
 // and compiled for each instruction set (simd/x86.hpp: SSE2, AVX2+FMA, AVX-512; simd/portable.hpp:
 // Eigen's packets for the build's flags). active<Scalar>() is the set of logreg::kernel_isa():

@@ -3,8 +3,11 @@
 // No include guard, on purpose: each kernel set's header (portable.hpp, x86.hpp) includes this
 // file inside its own namespace, after defining there
 //   Vec<float>, Vec<double>   the vector type R and its operations (load, store, set1, madd,
-//                             sub, mul, sum, load_bytes), `width`, the Scalars per vector, and
-//                             madd1, the scalar multiply-add of the kernels' tails;
+//                             sub, mul, sum, load_bytes, and for exp: min and max, which
+//                             return their second operand when either is NaN, round to the
+//                             nearest integer, and pow2(k) = 2^k for integral k of a normal
+//                             power), `width`, the Scalars per vector, and madd1, the scalar
+//                             multiply-add of the kernels' tails;
 //   this_isa                  the Isa the set is for;
 //   vector_registers          how many vector registers the set can use;
 //   bytes_in_kernels          KernelSet::bytes_in_kernels,
@@ -282,6 +285,68 @@ bool sgd_step(Scalar* p, const Scalar* g, Index n, Scalar scale, Scalar rate) {
     return V::sum(nonfinite) + tail == Scalar(0);
 }
 
+/// exp_in_place's constants. Arguments are clamped to [lo, hi], just outside the range where
+/// exp is finite and nonzero, so that 2^k of the reduction stays within two normal powers of two.
+/// ln2_hi has so few significant bits that k * ln2_hi is exact (Cody and Waite's reduction).
+template <typename Scalar>
+struct ExpConstants;
+
+template <>
+struct ExpConstants<float> {
+    static constexpr float lo = -104.0f, hi = 88.75f;  // exp: below 2^-149 (rounds to 0), above FLT_MAX
+    static constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+    static constexpr int degree = 7;  // Taylor remainder on |r| <= ln(2)/2: r^8/8! < 6e-9, a tenth of an ulp
+};
+
+template <>
+struct ExpConstants<double> {
+    static constexpr double lo = -745.2, hi = 709.8;
+    static constexpr double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    static constexpr int degree = 13;  // r^14/14! < 5e-18, a fiftieth of an ulp
+};
+
+/// 1/k!, rounded once to Scalar.
+template <typename Scalar>
+constexpr Scalar inverse_factorial(int k) {
+    double f = 1;
+    for (int i = 2; i <= k; ++i) f *= i;
+    return static_cast<Scalar>(1.0 / f);
+}
+
+/// exp of every element: x = k ln2 + r with k = round(x / ln2) and |r| <= ln2 / 2, exp(r) by its
+/// Taylor polynomial, then times 2^k as two powers of two (k / 2 and the rest), each a normal
+/// number even where the result is subnormal, so only the last product rounds.
+template <typename Scalar>
+inline typename Vec<Scalar>::R exp_vector(typename Vec<Scalar>::R x) {
+    using V = Vec<Scalar>;
+    using R = typename V::R;
+    using C = ExpConstants<Scalar>;
+    x = V::max(V::set1(C::lo), V::min(V::set1(C::hi), x));  // in this order NaN passes through
+    const R k = V::round(V::mul(x, V::set1(Scalar(1.44269504088896340736))));
+    R r = V::madd(k, V::set1(-C::ln2_hi), x);
+    r = V::madd(k, V::set1(-C::ln2_lo), r);
+    R p = V::set1(inverse_factorial<Scalar>(C::degree));
+    for (int j = C::degree - 1; j >= 0; --j) p = V::madd(p, r, V::set1(inverse_factorial<Scalar>(j)));
+    const R half_k = V::round(V::mul(k, V::set1(Scalar(0.5))));
+    return V::mul(V::mul(p, V::pow2(half_k)), V::pow2(V::sub(k, half_k)));
+}
+
+/// KernelSet::exp_in_place. The tail goes through a whole vector too, so that every element is
+/// computed by the same instructions wherever it lies.
+template <typename Scalar>
+void exp_in_place(Scalar* x, Index n) {
+    using V = Vec<Scalar>;
+    constexpr Index S = V::width;
+    Index i = 0;
+    for (; i + S <= n; i += S) V::store(x + i, exp_vector<Scalar>(V::load(x + i)));
+    if (i < n) {
+        Scalar tail[S] = {};
+        std::copy(x + i, x + n, tail);
+        V::store(tail, exp_vector<Scalar>(V::load(tail)));
+        std::copy(tail, tail + (n - i), x + i);
+    }
+}
+
 /// This set's KernelSet.
 template <typename Scalar>
 constexpr KernelSet<Scalar> make_kernel_set() {
@@ -294,5 +359,6 @@ constexpr KernelSet<Scalar> make_kernel_set() {
             &logits_bytes<Scalar>,
             &add_weight_gradient_bytes<Scalar>,
             &convert_bytes<Scalar>,
-            &sgd_step<Scalar>};
+            &sgd_step<Scalar>,
+            &exp_in_place<Scalar>};
 }

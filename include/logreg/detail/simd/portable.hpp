@@ -42,6 +42,10 @@ struct Vec {
         for (Index i = 0; i < width; ++i) widened[i] = static_cast<Scalar>(p[i]);
         return load(widened);
     }
+    static R min(const R& a, const R& b) { return Eigen::internal::pmin<Eigen::PropagateNaN>(a, b); }
+    static R max(const R& a, const R& b) { return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b); }
+    static R round(const R& v) { return Eigen::internal::print(v); }
+    static R pow2(const R& k) { return Eigen::internal::pldexp(set1(Scalar(1)), k); }
 };
 
 #include <logreg/detail/simd/kernels_impl.hpp>

@@ -89,6 +89,12 @@ struct Vec<float> {
         const __m128i zero = _mm_setzero_si128();
         return _mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(load_4_bytes(p), zero), zero));
     }
+    static R min(R a, R b) { return _mm_min_ps(a, b); }
+    static R max(R a, R b) { return _mm_max_ps(a, b); }
+    static R round(R v) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(v)); }  // |v| < 2^31 here
+    static R pow2(R k) {
+        return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvtps_epi32(k), _mm_set1_epi32(127)), 23));
+    }
 };
 
 template <>
@@ -105,6 +111,13 @@ struct Vec<double> {
     static R mul(R a, R b) { return _mm_mul_pd(a, b); }
     static double sum(R v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); }
     static R load_bytes(const std::uint8_t* p) { return _mm_set_pd(p[1], p[0]); }
+    static R min(R a, R b) { return _mm_min_pd(a, b); }
+    static R max(R a, R b) { return _mm_max_pd(a, b); }
+    static R round(R v) { return _mm_cvtepi32_pd(_mm_cvtpd_epi32(v)); }
+    static R pow2(R k) {  // the biased exponents, widened to the two 64-bit lanes
+        const __m128i e = _mm_add_epi32(_mm_cvtpd_epi32(k), _mm_set1_epi32(1023));
+        return _mm_castsi128_pd(_mm_slli_epi64(_mm_unpacklo_epi32(e, _mm_setzero_si128()), 52));
+    }
 };
 
 #include <logreg/detail/simd/kernels_impl.hpp>
@@ -148,6 +161,13 @@ struct Vec<float> {
     static R load_bytes(const std::uint8_t* p) {
         return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
     }
+    static R min(R a, R b) { return _mm256_min_ps(a, b); }
+    static R max(R a, R b) { return _mm256_max_ps(a, b); }
+    static R round(R v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static R pow2(R k) {
+        return _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23));
+    }
 };
 
 template <>
@@ -169,6 +189,13 @@ struct Vec<double> {
         return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
     }
     static R load_bytes(const std::uint8_t* p) { return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(load_4_bytes(p))); }
+    static R min(R a, R b) { return _mm256_min_pd(a, b); }
+    static R max(R a, R b) { return _mm256_max_pd(a, b); }
+    static R round(R v) { return _mm256_round_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static R pow2(R k) {
+        const __m128i e = _mm_add_epi32(_mm256_cvtpd_epi32(k), _mm_set1_epi32(1023));
+        return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepi32_epi64(e), 52));
+    }
 };
 
 #include <logreg/detail/simd/kernels_impl.hpp>
@@ -209,6 +236,13 @@ struct Vec<float> {
     static R load_bytes(const std::uint8_t* p) {
         return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
     }
+    static R min(R a, R b) { return _mm512_min_ps(a, b); }
+    static R max(R a, R b) { return _mm512_max_ps(a, b); }
+    static R round(R v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static R pow2(R k) {
+        return _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23));
+    }
 };
 
 template <>
@@ -228,6 +262,13 @@ struct Vec<double> {
     static double sum(R v) { return _mm512_reduce_add_pd(v); }
     static R load_bytes(const std::uint8_t* p) {
         return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    }
+    static R min(R a, R b) { return _mm512_min_pd(a, b); }
+    static R max(R a, R b) { return _mm512_max_pd(a, b); }
+    static R round(R v) { return _mm512_roundscale_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static R pow2(R k) {
+        const __m256i e = _mm256_add_epi32(_mm512_cvtpd_epi32(k), _mm256_set1_epi32(1023));
+        return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_cvtepi32_epi64(e), 52));
     }
 };
 
