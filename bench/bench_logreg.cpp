@@ -525,7 +525,7 @@ void BM_TwoThreadStep(benchmark::State& state) {
 // (gather ... dW) stay meaningful there; docs/performance.md says what they predict.
 
 template <typename T>
-void BM_StepPhases(benchmark::State& state) {
+void step_phases(benchmark::State& state, Index cycle) {
     const Index b = state.range(0);
     // As the Trainer does: a pool of only the threads a step of B rows can use (idle workers
     // would spin beside the working ones).
@@ -545,7 +545,7 @@ void BM_StepPhases(benchmark::State& state) {
     engine.profile_phases(true);
     Index at = 0;
     for (auto _ : state) {
-        if (at + 2 * b > data.size()) at = 0;
+        if (at + 2 * b > cycle) at = 0;
         engine.compute_and_step(model, sgd, 0.01, loss, data.features(), data.labels(), no_weights, order.data() + at,
                                 b, pre, pool, order.data() + at + b, b);
         at += b;
@@ -568,6 +568,20 @@ void BM_StepPhases(benchmark::State& state) {
     state.counters["update_us"] = mean(&Times::update);
     set_rates(state, b, 2 * gemm_flops(b));
     state.SetLabel(logreg::isa_name(logreg::kernel_isa()));
+}
+
+/// Steps through the whole shuffled data set, as an epoch does: rows come from memory.
+template <typename T>
+void BM_StepPhases(benchmark::State& state) {
+    step_phases<T>(state, mnist_like().size());
+}
+
+/// The same steps cycling through the first 512 rows of the shuffled order (400 KB, inside the
+/// L2 cache of every machine in docs/performance.md): the difference from BM_StepPhases is
+/// what fetching rows from memory costs a step.
+template <typename T>
+void BM_StepPhasesInL2(benchmark::State& state) {
+    step_phases<T>(state, std::min<Index>(512, mnist_like().size()));
 }
 
 void batch_sizes(benchmark::internal::Benchmark* b) {
@@ -622,5 +636,6 @@ BENCHMARK_TEMPLATE(BM_StepPhases, float)
     ->ArgsProduct({{64, 1024}, {1, 2, 16}})
     ->ArgNames({"B", "threads"})
     ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_StepPhasesInL2, float)->Args({64, 1})->ArgNames({"B", "threads"})->UseRealTime();
 
 BENCHMARK_MAIN();
